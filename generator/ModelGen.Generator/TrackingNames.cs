@@ -1,0 +1,10 @@
+namespace ModelGen.Generator;
+
+/// <summary>Names of the pipeline steps, for the caching tests.</summary>
+internal static class TrackingNames
+{
+    public const string LstmSpecs = nameof(LstmSpecs);
+    public const string GruSpecs = nameof(GruSpecs);
+    public const string RnnSpecs = nameof(RnnSpecs);
+    public const string ValidSpecs = nameof(ValidSpecs);
+}

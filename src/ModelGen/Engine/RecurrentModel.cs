@@ -1,0 +1,406 @@
+using System.Collections.Immutable;
+using System.Runtime.CompilerServices;
+using ModelGen.Kernels;
+
+namespace ModelGen;
+
+/// <summary>
+/// The implementation behind every generated model: parameters, forward pass, predictions, streaming,
+/// initialisation and safetensors I/O for the model that <typeparamref name="TSpec"/> describes. The generated
+/// class wraps one instance and adds constants, named accessors and documentation. Because
+/// <typeparamref name="TSpec"/> is a struct, the JIT and NativeAOT compile this class once per model with every
+/// size a constant.
+/// </summary>
+/// <remarks>
+/// Memory: the parameter buffer and the streaming state are allocated by the constructor; the workspace is
+/// grown by the first call that needs more rows (B·T) than any call before, and never shrinks. A warm call
+/// with a batch and sequence length already seen allocates nothing.
+/// </remarks>
+public sealed class RecurrentModel<TSpec> where TSpec : struct, IRecurrentModelSpec
+{
+    private static readonly ModelGeometry Geometry = new(TSpec.Cell, TSpec.InputSize, TSpec.HiddenSize,
+        TSpec.NumLayers, TSpec.Bias, TSpec.Bidirectional, TSpec.ProjSize, TSpec.OutputSize);
+
+    private static readonly LayerOffsets[] Offsets = BuildOffsets();
+    private static readonly int HeadWeightOffset = Geometry.OffsetOf("head.weight");
+    private static readonly int HeadBiasOffset = Geometry.OffsetOf("head.bias");
+
+    /// <summary>The parameter table, in PyTorch's <c>state_dict</c> order.</summary>
+    public static ImmutableArray<ParameterInfo> ParameterTable { get; } = BuildTable();
+
+    private readonly float[] _parameters;
+    private float[] _inputGates = [];
+    private float[] _sequenceA = [];
+    private float[] _sequenceB = [];
+    private float[] _hiddenGates = [];
+    private float[] _h = [];
+    private float[] _c = [];
+    private float[] _hFull = [];
+    private float[] _streamH = [];
+    private float[] _streamC = [];
+
+    /// <summary>Creates a model with every parameter zero and a streaming state for batch 1.</summary>
+    public RecurrentModel()
+    {
+        _parameters = new float[ParameterCount];
+        ResetState(1);
+    }
+
+    /// <summary>I.</summary>
+    public static int InputSize => TSpec.InputSize;
+
+    /// <summary>H.</summary>
+    public static int HiddenSize => TSpec.HiddenSize;
+
+    /// <summary>L.</summary>
+    public static int NumLayers => TSpec.NumLayers;
+
+    /// <summary>D.</summary>
+    public static int NumDirections => TSpec.Bidirectional ? 2 : 1;
+
+    /// <summary>Hout.</summary>
+    public static int StateSize => TSpec.ProjSize > 0 ? TSpec.ProjSize : TSpec.HiddenSize;
+
+    /// <summary>D * Hout.</summary>
+    public static int OutputFeatures => NumDirections * StateSize;
+
+    /// <summary>O (0: no head).</summary>
+    public static int OutputSize => TSpec.OutputSize;
+
+    /// <summary>G: gates per unit.</summary>
+    public static int GateCount => ModelGeometry.GateCountOf(TSpec.Cell);
+
+    /// <summary>Floats in the parameter buffer.</summary>
+    public static int ParameterCount { get; } = checked((int)Geometry.ParameterCount);
+
+    /// <summary>All parameters, laid out as <see cref="ParameterTable"/> says.</summary>
+    public Span<float> Parameters => _parameters;
+
+    /// <summary>B of the streaming state.</summary>
+    public int StreamBatchSize { get; private set; }
+
+    /// <summary>The streaming h <c>[L, B, Hout]</c>.</summary>
+    public Span<float> HiddenState => _streamH;
+
+    /// <summary>The streaming c <c>[L, B, H]</c> (LSTM), empty otherwise.</summary>
+    public Span<float> CellState => _streamC;
+
+    /// <summary>The slice of <see cref="Parameters"/> holding the named tensor.</summary>
+    public Span<float> GetParameter(string name)
+    {
+        foreach (ParameterInfo info in ParameterTable)
+        {
+            if (info.Name == name) return _parameters.AsSpan(info.Offset, info.Length);
+        }
+        throw new KeyNotFoundException($"The model has no parameter '{name}'.");
+    }
+
+    /// <summary>See <see cref="IRecurrentModel.Forward"/>.</summary>
+    public void Forward(ReadOnlySpan<float> input, int batchSize, Span<float> output,
+        ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, Span<float> hN, Span<float> cN)
+    {
+        int steps = SequenceLength(input, batchSize);
+        CheckLength(nameof(output), output.Length, batchSize, steps, OutputFeatures, "[B, T, D*Hout]");
+        CheckStates(batchSize, h0, c0, nameof(h0), nameof(c0));
+        CheckStates(batchSize, hN, cN, nameof(hN), nameof(cN));
+        EnsureWorkspace(batchSize, steps);
+        Run(input, batchSize, steps, h0, c0, hN, cN, output);
+    }
+
+    /// <summary>See <see cref="IHeadModel.PredictLast"/>.</summary>
+    public void PredictLast(ReadOnlySpan<float> input, int batchSize, Span<float> prediction,
+        ReadOnlySpan<float> h0, ReadOnlySpan<float> c0)
+    {
+        RequireHead();
+        int steps = SequenceLength(input, batchSize);
+        CheckLength(nameof(prediction), prediction.Length, batchSize, 1, OutputSize, "[B, O]");
+        CheckStates(batchSize, h0, c0, nameof(h0), nameof(c0));
+        EnsureWorkspace(batchSize, steps);
+        Span<float> output = RunToWorkspace(input, batchSize, steps, h0, c0);
+        // head(output[:, -1]): row b of the last step starts at (b*T + T-1) * D*Hout.
+        ApplyHead(output[((steps - 1) * OutputFeatures)..], steps * OutputFeatures, batchSize, prediction);
+    }
+
+    /// <summary>See <see cref="IHeadModel.PredictSequence"/>.</summary>
+    public void PredictSequence(ReadOnlySpan<float> input, int batchSize, Span<float> predictions,
+        ReadOnlySpan<float> h0, ReadOnlySpan<float> c0)
+    {
+        RequireHead();
+        int steps = SequenceLength(input, batchSize);
+        CheckLength(nameof(predictions), predictions.Length, batchSize, steps, OutputSize, "[B, T, O]");
+        CheckStates(batchSize, h0, c0, nameof(h0), nameof(c0));
+        EnsureWorkspace(batchSize, steps);
+        Span<float> output = RunToWorkspace(input, batchSize, steps, h0, c0);
+        ApplyHead(output, OutputFeatures, batchSize * steps, predictions);
+    }
+
+    /// <summary>Zeros the streaming state and sets its batch size (allocates only when the batch grows).</summary>
+    public void ResetState(int batchSize = 1)
+    {
+        if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "batchSize must be at least 1.");
+        int hLength = NumLayers * NumDirections * batchSize * StateSize;
+        int cLength = TSpec.Cell == CellKind.Lstm ? NumLayers * NumDirections * batchSize * HiddenSize : 0;
+        if (_streamH.Length != hLength) _streamH = new float[hLength];
+        if (_streamC.Length != cLength) _streamC = new float[cLength];
+        Array.Clear(_streamH);
+        Array.Clear(_streamC);
+        StreamBatchSize = batchSize;
+    }
+
+    /// <summary>See <see cref="IStreamingModel.Step"/>.</summary>
+    public void Step(ReadOnlySpan<float> input, Span<float> output)
+    {
+        RequireUnidirectional();
+        int batch = StreamBatchSize;
+        CheckLength(nameof(input), input.Length, batch, 1, InputSize, "[B, I]");
+        CheckLength(nameof(output), output.Length, batch, 1, StateSize, "[B, Hout]");
+        EnsureWorkspace(batch, 1);
+        Run(input, batch, 1, _streamH, _streamC, _streamH, _streamC, output);
+    }
+
+    /// <summary>See <see cref="IStreamingHeadModel.StepPredict"/>.</summary>
+    public void StepPredict(ReadOnlySpan<float> input, Span<float> prediction)
+    {
+        RequireUnidirectional();
+        RequireHead();
+        int batch = StreamBatchSize;
+        CheckLength(nameof(input), input.Length, batch, 1, InputSize, "[B, I]");
+        CheckLength(nameof(prediction), prediction.Length, batch, 1, OutputSize, "[B, O]");
+        EnsureWorkspace(batch, 1);
+        Span<float> output = RunToWorkspace(input, batch, 1, _streamH, _streamC, _streamH, _streamC);
+        ApplyHead(output, OutputFeatures, batch, prediction);
+    }
+
+    /// <summary>
+    /// PyTorch's default initialisation from a seeded generator: every recurrent weight and bias uniform in
+    /// ±1/√H; the head as <c>nn.Linear</c> does it, weight and bias uniform in ±1/√fan_in.
+    /// </summary>
+    public void InitializeParameters(ulong seed)
+    {
+        var random = new SplitMix64(seed);
+        float recurrentBound = 1f / MathF.Sqrt(HiddenSize);
+        float headBound = 1f / MathF.Sqrt(OutputFeatures);
+        foreach (ParameterInfo info in ParameterTable)
+        {
+            float bound = info.Name.StartsWith("head.", StringComparison.Ordinal) ? headBound : recurrentBound;
+            foreach (ref float value in _parameters.AsSpan(info.Offset, info.Length))
+            {
+                value = random.NextUniform(-bound, bound);
+            }
+        }
+    }
+
+    /// <summary>See <see cref="IRecurrentModel.LoadSafetensors(string, bool)"/>.</summary>
+    public void LoadSafetensors(string path, bool strict = true)
+    {
+        using FileStream stream = File.OpenRead(path);
+        LoadSafetensors(stream, strict);
+    }
+
+    /// <summary>See <see cref="IRecurrentModel.LoadSafetensors(Stream, bool)"/>.</summary>
+    public void LoadSafetensors(Stream stream, bool strict = true)
+    {
+        SafetensorsFile file = SafetensorsFile.Read(stream);
+        var found = new SafetensorsTensor?[ParameterTable.Length];
+        for (int i = 0; i < ParameterTable.Length; i++)
+        {
+            ParameterInfo info = ParameterTable[i];
+            if (!file.Tensors.TryGetValue(info.Name, out SafetensorsTensor? tensor))
+            {
+                if (strict) throw new SafetensorsException($"Tensor '{info.Name}' {info.ShapeText} is missing from the file.");
+                continue;
+            }
+            if (tensor.DType != "F32")
+            {
+                throw new SafetensorsException($"Tensor '{info.Name}' has dtype {tensor.DType}, expected F32.");
+            }
+            if (!tensor.Shape.SequenceEqual(info.Shape.Select(d => (long)d)))
+            {
+                throw new SafetensorsException(
+                    $"Tensor '{info.Name}' has shape {tensor.ShapeText}, expected {info.ShapeText}.");
+            }
+            found[i] = tensor;
+        }
+        // Everything checked: only now is the model changed, so a failed load leaves it as it was.
+        for (int i = 0; i < found.Length; i++)
+        {
+            found[i]?.CopyTo(_parameters.AsSpan(ParameterTable[i].Offset, ParameterTable[i].Length));
+        }
+    }
+
+    /// <summary>See <see cref="IRecurrentModel.SaveSafetensors(string)"/>.</summary>
+    public void SaveSafetensors(string path)
+    {
+        using FileStream stream = File.Create(path);
+        SaveSafetensors(stream);
+    }
+
+    /// <summary>See <see cref="IRecurrentModel.SaveSafetensors(Stream)"/>.</summary>
+    public void SaveSafetensors(Stream stream)
+    {
+        var writer = new SafetensorsWriter();
+        foreach (ParameterInfo info in ParameterTable)
+        {
+            long[] shape = info.Shape.Select(d => (long)d).ToArray();
+            writer.Add(info.Name, shape, _parameters.AsSpan(info.Offset, info.Length));
+        }
+        writer.WriteTo(stream);
+    }
+
+    private Span<float> RunToWorkspace(ReadOnlySpan<float> input, int batch, int steps, ReadOnlySpan<float> h0,
+        ReadOnlySpan<float> c0, Span<float> hN = default, Span<float> cN = default)
+    {
+        // The last layer writes into whichever sequence buffer the layer below did not.
+        Span<float> output = ((NumLayers - 1) % 2 == 0 ? _sequenceA : _sequenceB).AsSpan(0, batch * steps * OutputFeatures);
+        Run(input, batch, steps, h0, c0, hN, cN, output);
+        return output;
+    }
+
+    private void Run(ReadOnlySpan<float> input, int batch, int steps, ReadOnlySpan<float> h0, ReadOnlySpan<float> c0,
+        Span<float> hN, Span<float> cN, Span<float> output)
+    {
+        int hSlice = batch * StateSize, cSlice = batch * HiddenSize;
+        ReadOnlySpan<float> source = input;
+        for (int layer = 0; layer < NumLayers; layer++)
+        {
+            Span<float> destination = layer == NumLayers - 1
+                ? output
+                : (layer % 2 == 0 ? _sequenceA : _sequenceB).AsSpan(0, batch * steps * OutputFeatures);
+            for (int direction = 0; direction < NumDirections; direction++)
+            {
+                int index = layer * NumDirections + direction;
+                var pass = new DirectionPass
+                {
+                    Parameters = _parameters,
+                    Offsets = Offsets[index],
+                    InputSize = layer == 0 ? InputSize : OutputFeatures,
+                    HiddenSize = HiddenSize,
+                    StateSize = StateSize,
+                    Relu = TSpec.Nonlinearity == RnnNonlinearity.Relu,
+                    Batch = batch,
+                    Steps = steps,
+                    Reverse = direction == 1,
+                    Source = source,
+                    Destination = destination,
+                    DestinationColumn = direction * StateSize,
+                    InitialH = h0.IsEmpty ? default : h0.Slice(index * hSlice, hSlice),
+                    InitialC = c0.IsEmpty ? default : c0.Slice(index * cSlice, cSlice),
+                    FinalH = hN.IsEmpty ? default : hN.Slice(index * hSlice, hSlice),
+                    FinalC = cN.IsEmpty ? default : cN.Slice(index * cSlice, cSlice),
+                    InputGates = _inputGates,
+                    HiddenGates = _hiddenGates,
+                    H = _h,
+                    C = _c,
+                    HFull = _hFull,
+                };
+                switch (TSpec.Cell)
+                {
+                    case CellKind.Lstm: RecurrentLayer.Forward<LstmCell>(ref pass); break;
+                    case CellKind.Gru: RecurrentLayer.Forward<GruCell>(ref pass); break;
+                    default: RecurrentLayer.Forward<RnnCell>(ref pass); break;
+                }
+            }
+            source = destination;
+        }
+    }
+
+    private void ApplyHead(ReadOnlySpan<float> rows, int rowStride, int rowCount, Span<float> prediction) =>
+        Linear.Forward(rows, rowStride, rowCount,
+            _parameters.AsSpan(HeadWeightOffset, OutputSize * OutputFeatures), OutputSize, OutputFeatures,
+            _parameters.AsSpan(HeadBiasOffset, OutputSize), prediction, OutputSize);
+
+    private void EnsureWorkspace(int batch, int steps)
+    {
+        int rows = batch * steps;
+        int gateRows = GateCount * HiddenSize;
+        if (_inputGates.Length < rows * gateRows)
+        {
+            _inputGates = new float[rows * gateRows];
+            _sequenceA = new float[rows * OutputFeatures];
+            _sequenceB = NumLayers > 1 ? new float[rows * OutputFeatures] : [];
+        }
+        if (_hiddenGates.Length < batch * gateRows)
+        {
+            _hiddenGates = new float[batch * gateRows];
+            _h = new float[batch * StateSize];
+            _c = new float[batch * HiddenSize];
+            _hFull = TSpec.ProjSize > 0 ? new float[batch * HiddenSize] : [];
+        }
+    }
+
+    private static int SequenceLength(ReadOnlySpan<float> input, int batchSize)
+    {
+        if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "batchSize must be at least 1.");
+        long perSequenceStep = (long)batchSize * InputSize;
+        if (input.Length == 0 || input.Length % perSequenceStep != 0)
+        {
+            throw new ArgumentException(
+                $"input: expected shape [B, T, I] = [{batchSize}, T, {InputSize}] with T >= 1, a multiple of {perSequenceStep} floats, got {input.Length} floats.",
+                nameof(input));
+        }
+        return (int)(input.Length / perSequenceStep);
+    }
+
+    private static void CheckLength(string name, int actual, int batch, int steps, int features, string notation)
+    {
+        long expected = (long)batch * steps * features;
+        if (actual != expected)
+        {
+            string shape = notation.Contains('T', StringComparison.Ordinal)
+                ? $"[{batch}, {steps}, {features}]"
+                : $"[{batch}, {features}]";
+            throw new ArgumentException(
+                $"{name}: expected shape {notation} = {shape} ({expected} floats), got {actual} floats.", name);
+        }
+    }
+
+    private static void CheckStates(int batch, ReadOnlySpan<float> h, ReadOnlySpan<float> c, string hName, string cName)
+    {
+        int layers = NumLayers * NumDirections;
+        if (!h.IsEmpty && h.Length != layers * batch * StateSize)
+        {
+            throw new ArgumentException(
+                $"{hName}: expected shape [L*D, B, Hout] = [{layers}, {batch}, {StateSize}] ({layers * batch * StateSize} floats) or empty, got {h.Length} floats.",
+                hName);
+        }
+        if (c.IsEmpty) return;
+        if (TSpec.Cell != CellKind.Lstm)
+        {
+            throw new ArgumentException($"{cName}: only an LSTM has a cell state; pass an empty span.", cName);
+        }
+        if (c.Length != layers * batch * HiddenSize)
+        {
+            throw new ArgumentException(
+                $"{cName}: expected shape [L*D, B, H] = [{layers}, {batch}, {HiddenSize}] ({layers * batch * HiddenSize} floats) or empty, got {c.Length} floats.",
+                cName);
+        }
+    }
+
+    private static void RequireHead()
+    {
+        if (OutputSize == 0) throw new InvalidOperationException("The model has no head (OutputSize = 0).");
+    }
+
+    private static void RequireUnidirectional()
+    {
+        if (TSpec.Bidirectional) throw new InvalidOperationException("A bidirectional model cannot stream: its reverse direction needs the whole sequence.");
+    }
+
+    private static LayerOffsets[] BuildOffsets()
+    {
+        var offsets = new LayerOffsets[Geometry.NumLayers * Geometry.NumDirections];
+        for (int layer = 0; layer < Geometry.NumLayers; layer++)
+        {
+            for (int direction = 0; direction < Geometry.NumDirections; direction++)
+            {
+                offsets[layer * Geometry.NumDirections + direction] = Geometry.OffsetsOf(layer, direction);
+            }
+        }
+        return offsets;
+    }
+
+    private static ImmutableArray<ParameterInfo> BuildTable() =>
+        Geometry.Parameters
+            .Select(slot => new ParameterInfo(slot.Name, [.. slot.Shape], checked((int)slot.Offset), checked((int)slot.Length)))
+            .ToImmutableArray();
+}

@@ -1,0 +1,133 @@
+namespace ModelGen;
+
+/// <summary>
+/// What every generated model offers: sizes, the parameter buffer, the forward pass over a batch of
+/// sequences, PyTorch-compatible safetensors I/O and PyTorch's default initialisation. Generic code (test
+/// harnesses, trainers, benchmarks) drives any generated model through it without reflection.
+/// </summary>
+/// <remarks>
+/// Shapes follow PyTorch with <c>batch_first=True</c>: B = batch, T = sequence length, I = input size,
+/// H = hidden size, Hout = projection size or H, D = 2 when bidirectional else 1, L = layers, O = head outputs.
+/// All tensors are row-major float spans.
+/// </remarks>
+public interface IRecurrentModel
+{
+    /// <summary>The cell.</summary>
+    CellKind Cell { get; }
+
+    /// <summary>I: features per time step.</summary>
+    int InputSize { get; }
+
+    /// <summary>H: features of the hidden (and cell) state.</summary>
+    int HiddenSize { get; }
+
+    /// <summary>L: stacked layers.</summary>
+    int NumLayers { get; }
+
+    /// <summary>D: 2 when bidirectional, else 1.</summary>
+    int NumDirections { get; }
+
+    /// <summary>Hout: features of h per direction (the projection size when there is one, else H).</summary>
+    int StateSize { get; }
+
+    /// <summary>D * Hout: features per time step of the recurrent output.</summary>
+    int OutputFeatures { get; }
+
+    /// <summary>O: outputs of the linear head, 0 when the model has none.</summary>
+    int OutputSize { get; }
+
+    /// <summary>Number of floats in <see cref="Parameters"/>.</summary>
+    int ParameterCount { get; }
+
+    /// <summary>The tensors of <see cref="Parameters"/> in PyTorch's <c>state_dict</c> order.</summary>
+    IReadOnlyList<ParameterInfo> ParameterTable { get; }
+
+    /// <summary>All parameters in one contiguous buffer, laid out as <see cref="ParameterTable"/> says.</summary>
+    Span<float> Parameters { get; }
+
+    /// <summary>The slice of <see cref="Parameters"/> holding the tensor of that PyTorch name.</summary>
+    /// <exception cref="KeyNotFoundException">The model has no tensor of that name.</exception>
+    Span<float> GetParameter(string name);
+
+    /// <summary>
+    /// Runs the recurrent layers over <paramref name="input"/> <c>[B, T, I]</c> and writes <paramref name="output"/>
+    /// <c>[B, T, D*Hout]</c>. Empty <paramref name="h0"/> / <paramref name="c0"/> mean a zero initial state; empty
+    /// <paramref name="hN"/> / <paramref name="cN"/> are not written.
+    /// </summary>
+    /// <param name="input"><c>[B, T, I]</c>; T is <c>input.Length / (B * I)</c>.</param>
+    /// <param name="batchSize">B.</param>
+    /// <param name="output"><c>[B, T, D*Hout]</c>.</param>
+    /// <param name="h0"><c>[L*D, B, Hout]</c> or empty.</param>
+    /// <param name="c0"><c>[L*D, B, H]</c> or empty; LSTM only.</param>
+    /// <param name="hN"><c>[L*D, B, Hout]</c> or empty.</param>
+    /// <param name="cN"><c>[L*D, B, H]</c> or empty; LSTM only.</param>
+    void Forward(ReadOnlySpan<float> input, int batchSize, Span<float> output,
+        ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, Span<float> hN, Span<float> cN);
+
+    /// <summary>Sets every parameter to PyTorch's default initialisation, drawn from a generator seeded with <paramref name="seed"/>.</summary>
+    void InitializeParameters(ulong seed);
+
+    /// <summary>Reads parameters by PyTorch name from a safetensors file. See <see cref="LoadSafetensors(Stream, bool)"/>.</summary>
+    void LoadSafetensors(string path, bool strict = true);
+
+    /// <summary>
+    /// Reads parameters by PyTorch name from a safetensors stream. Every tensor must be F32 with exactly the
+    /// expected shape; when <paramref name="strict"/>, every expected tensor must be present (tensors of other
+    /// names are ignored, so a file may carry more than the model). On any error nothing is changed.
+    /// </summary>
+    /// <exception cref="SafetensorsException">The file is malformed or does not fit the model.</exception>
+    void LoadSafetensors(Stream stream, bool strict = true);
+
+    /// <summary>Writes every parameter under its PyTorch name; PyTorch's <c>load_state_dict</c> reads the file.</summary>
+    void SaveSafetensors(string path);
+
+    /// <summary>Writes every parameter under its PyTorch name to a stream.</summary>
+    void SaveSafetensors(Stream stream);
+}
+
+/// <summary>A model with a linear head: predictions from the last step (seq→one) and from every step (seq→seq).</summary>
+public interface IHeadModel : IRecurrentModel
+{
+    /// <summary>
+    /// <c>head(output[:, -1])</c>: writes <paramref name="prediction"/> <c>[B, O]</c> from <paramref name="input"/>
+    /// <c>[B, T, I]</c>, starting from <paramref name="h0"/>/<paramref name="c0"/> (empty: zeros).
+    /// </summary>
+    void PredictLast(ReadOnlySpan<float> input, int batchSize, Span<float> prediction,
+        ReadOnlySpan<float> h0 = default, ReadOnlySpan<float> c0 = default);
+
+    /// <summary>
+    /// <c>head(output)</c>: writes <paramref name="predictions"/> <c>[B, T, O]</c> from <paramref name="input"/>
+    /// <c>[B, T, I]</c>, starting from <paramref name="h0"/>/<paramref name="c0"/> (empty: zeros).
+    /// </summary>
+    void PredictSequence(ReadOnlySpan<float> input, int batchSize, Span<float> predictions,
+        ReadOnlySpan<float> h0 = default, ReadOnlySpan<float> c0 = default);
+}
+
+/// <summary>
+/// A unidirectional model that keeps its state between calls and advances one time step per call, for
+/// real-time loops. The state is PyTorch's <c>h</c> <c>[L, B, Hout]</c> and, for LSTM, <c>c</c> <c>[L, B, H]</c>.
+/// </summary>
+public interface IStreamingModel : IRecurrentModel
+{
+    /// <summary>B of the streaming state, set by <see cref="ResetState"/> (1 until then).</summary>
+    int StreamBatchSize { get; }
+
+    /// <summary>Zeros the state and sets its batch size.</summary>
+    void ResetState(int batchSize = 1);
+
+    /// <summary>The streaming <c>h</c> <c>[L, B, Hout]</c>, readable and writable.</summary>
+    Span<float> HiddenState { get; }
+
+    /// <summary>The streaming <c>c</c> <c>[L, B, H]</c> of an LSTM; empty for GRU and RNN.</summary>
+    Span<float> CellState { get; }
+
+    /// <summary>Advances the state by one step of <paramref name="input"/> <c>[B, I]</c> and writes the top layer's <c>h</c> to <paramref name="output"/> <c>[B, Hout]</c>.</summary>
+    void Step(ReadOnlySpan<float> input, Span<float> output);
+}
+
+/// <summary>A streaming model with a head: one step in, one prediction out.</summary>
+public interface IStreamingHeadModel : IStreamingModel, IHeadModel
+{
+    /// <summary>Advances the state by one step of <paramref name="input"/> <c>[B, I]</c> and writes <c>head(h)</c> to <paramref name="prediction"/> <c>[B, O]</c>.</summary>
+    void StepPredict(ReadOnlySpan<float> input, Span<float> prediction);
+}

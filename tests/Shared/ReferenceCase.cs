@@ -1,0 +1,189 @@
+using ModelGen;
+using Xunit.Sdk;
+
+namespace ModelGen.Testing;
+
+/// <summary>
+/// One PyTorch reference file (see tests/TestData/reference) and the checks every model must pass against it.
+/// </summary>
+/// <remarks>
+/// Tolerance: |actual − expected| ≤ 1e-5 + 1e-5·|expected|. The expected values were computed by PyTorch in
+/// float64 from the stored float32 weights and rounded to float32, so they carry no float32 error of their own;
+/// ours accumulates float32 rounding through T steps of L layers, plus a few ulps per tanh/σ approximation.
+/// The worst error measured over the public files is ≈2e-7 (rnn_tanh, lstm_basic); the bound leaves 50× room
+/// for other vector widths (4 or 8 lanes sum in another order) and longer sequences, and stays far below what
+/// a wrong gate, bias or direction produces (1e-2 and more).
+/// </remarks>
+public sealed class ReferenceCase
+{
+    public const double AbsoluteTolerance = 1e-5;
+    public const double RelativeTolerance = 1e-5;
+
+    /// <summary>The environment variable that points the harness at another folder of reference files.</summary>
+    public const string DirectoryVariable = "MODELGEN_REFERENCE_DIR";
+
+    private ReferenceCase(string path, SafetensorsFile file)
+    {
+        Path = path;
+        File = file;
+    }
+
+    public string Path { get; }
+    public SafetensorsFile File { get; }
+    public string Name => System.IO.Path.GetFileNameWithoutExtension(Path);
+
+    /// <summary>The folder of reference files: <c>$MODELGEN_REFERENCE_DIR</c> when set, else the copy beside the tests.</summary>
+    public static string Directory =>
+        Environment.GetEnvironmentVariable(DirectoryVariable) is { Length: > 0 } custom
+            ? System.IO.Path.GetFullPath(custom)
+            : System.IO.Path.Combine(AppContext.BaseDirectory, "reference");
+
+    /// <summary>The file names of every reference case, as xunit theory data.</summary>
+    public static TheoryData<string> FileNames()
+    {
+        var names = new TheoryData<string>();
+        foreach (string path in System.IO.Directory.EnumerateFiles(Directory, "*.safetensors").Order(StringComparer.Ordinal))
+        {
+            names.Add(System.IO.Path.GetFileName(path));
+        }
+        return names;
+    }
+
+    /// <summary>A file of <see cref="Directory"/>.</summary>
+    public static ReferenceCase Load(string fileName) => LoadFrom(System.IO.Path.Combine(Directory, fileName));
+
+    public static ReferenceCase LoadFrom(string path) => new(path, SafetensorsFile.Read(path));
+
+    public string Meta(string key) =>
+        File.Metadata.TryGetValue(key, out string? value)
+            ? value
+            : throw new XunitException($"{Name}: __metadata__ has no '{key}'.");
+
+    public int MetaInt(string key) => int.Parse(Meta(key), System.Globalization.CultureInfo.InvariantCulture);
+
+    public bool MetaBool(string key) => Meta(key) switch
+    {
+        "True" or "true" => true,
+        "False" or "false" => false,
+        string other => throw new XunitException($"{Name}: __metadata__ '{key}' = '{other}' is not a boolean."),
+    };
+
+    public float[] Tensor(string name) => File[name].ToFloatArray();
+
+    public bool Has(string name) => File.Tensors.ContainsKey(name);
+
+    /// <summary>Loads the file's weights into the model and checks every forward result it holds.</summary>
+    public void CheckForward(IRecurrentModel model)
+    {
+        using (FileStream stream = System.IO.File.OpenRead(Path)) model.LoadSafetensors(stream);
+        int batch = MetaInt("batch");
+        int steps = MetaInt("seq_len");
+        bool lstm = model.Cell == CellKind.Lstm;
+        float[] input = Tensor("input");
+        float[] h0 = Tensor("h0");
+        float[] c0 = lstm ? Tensor("c0") : [];
+
+        var output = new float[batch * steps * model.OutputFeatures];
+        var hN = new float[h0.Length];
+        var cN = new float[c0.Length];
+        model.Forward(input, batch, output, h0, c0, hN, cN);
+        AssertClose("output", Tensor("output"), output);
+        AssertClose("h_n", Tensor("h_n"), hN);
+        if (lstm) AssertClose("c_n", Tensor("c_n"), cN);
+
+        if (model is IHeadModel head)
+        {
+            var last = new float[batch * model.OutputSize];
+            head.PredictLast(input, batch, last, h0, c0);
+            AssertClose("y_last", Tensor("y_last"), last);
+            var sequence = new float[batch * steps * model.OutputSize];
+            head.PredictSequence(input, batch, sequence, h0, c0);
+            AssertClose("y_seq", Tensor("y_seq"), sequence);
+        }
+        else if (Has("y_last"))
+        {
+            throw new XunitException($"{Name}: the file has a head (y_last) but the model has none.");
+        }
+
+        if (model is IStreamingModel streaming) CheckStreaming(streaming, batch, steps, input, h0, c0);
+        else if (!MetaBool("bidirectional")) throw new XunitException($"{Name}: a unidirectional model must stream.");
+    }
+
+    /// <summary>Feeds the sequence one step at a time through the stateful API and checks every step.</summary>
+    private void CheckStreaming(IStreamingModel model, int batch, int steps, float[] input, float[] h0, float[] c0)
+    {
+        int features = model.InputSize, hout = model.StateSize;
+        float[] expectedOutput = Tensor("output");
+        var stepInput = new float[batch * features];
+        var stepOutput = new float[batch * hout];
+        var streamed = new float[expectedOutput.Length];
+
+        model.ResetState(batch);
+        h0.CopyTo(model.HiddenState);
+        c0.CopyTo(model.CellState);
+        for (int t = 0; t < steps; t++)
+        {
+            Gather(input, batch, steps, features, t, stepInput);
+            model.Step(stepInput, stepOutput);
+            Scatter(stepOutput, batch, steps, hout, t, streamed);
+        }
+        AssertClose("output (streamed)", expectedOutput, streamed);
+        AssertClose("h_n (streamed)", Tensor("h_n"), model.HiddenState.ToArray());
+        if (model.Cell == CellKind.Lstm) AssertClose("c_n (streamed)", Tensor("c_n"), model.CellState.ToArray());
+
+        if (model is IStreamingHeadModel head)
+        {
+            int outputs = model.OutputSize;
+            var prediction = new float[batch * outputs];
+            var predictions = new float[batch * steps * outputs];
+            head.ResetState(batch);
+            h0.CopyTo(head.HiddenState);
+            c0.CopyTo(head.CellState);
+            for (int t = 0; t < steps; t++)
+            {
+                Gather(input, batch, steps, features, t, stepInput);
+                head.StepPredict(stepInput, prediction);
+                Scatter(prediction, batch, steps, outputs, t, predictions);
+            }
+            AssertClose("y_seq (streamed)", Tensor("y_seq"), predictions);
+            AssertClose("y_last (streamed)", Tensor("y_last"), prediction);
+        }
+    }
+
+    /// <summary>x[:, t, :] of a [B, T, F] tensor into [B, F].</summary>
+    private static void Gather(float[] sequence, int batch, int steps, int features, int t, float[] step)
+    {
+        for (int b = 0; b < batch; b++) sequence.AsSpan((b * steps + t) * features, features).CopyTo(step.AsSpan(b * features));
+    }
+
+    /// <summary>[B, F] into y[:, t, :] of a [B, T, F] tensor.</summary>
+    private static void Scatter(float[] step, int batch, int steps, int features, int t, float[] sequence)
+    {
+        for (int b = 0; b < batch; b++) step.AsSpan(b * features, features).CopyTo(sequence.AsSpan((b * steps + t) * features));
+    }
+
+    public void AssertClose(string what, ReadOnlySpan<float> expected, ReadOnlySpan<float> actual)
+    {
+        if (expected.Length != actual.Length)
+        {
+            throw new XunitException($"{Name}: {what} has {actual.Length} values, expected {expected.Length}.");
+        }
+        int worst = -1;
+        double worstExcess = 0;
+        for (int i = 0; i < expected.Length; i++)
+        {
+            double error = Math.Abs((double)actual[i] - expected[i]);
+            double excess = error - (AbsoluteTolerance + RelativeTolerance * Math.Abs(expected[i]));
+            if (!(excess <= 0) && (worst < 0 || excess > worstExcess || double.IsNaN(excess)))
+            {
+                worst = i;
+                worstExcess = excess;
+            }
+        }
+        if (worst >= 0)
+        {
+            throw new XunitException(
+                $"{Name}: {what}[{worst}] = {actual[worst]:R}, expected {expected[worst]:R} (error {Math.Abs(actual[worst] - expected[worst]):G3}, tolerance {AbsoluteTolerance:G2} + {RelativeTolerance:G2}·|expected|).");
+        }
+    }
+}
