@@ -30,7 +30,7 @@ internal static class Emitter
         foreach (ContainingType outer in spec.ContainingTypes) w.Open($"partial {outer.Keyword} {outer.Name}");
 
         WriteClassDocs(w, spec, geometry);
-        w.Open($"partial {spec.TypeKeyword} {spec.TypeName} : {string.Join(", ", Interfaces(spec).Select(i => Rt + i))}");
+        w.Open($"partial {spec.TypeKeyword} {spec.TypeName} : {Rt}{Interface(spec)}");
         WriteSpecStruct(w, spec);
         WriteConstants(w, spec, geometry);
         WriteParameters(w, spec, geometry);
@@ -45,12 +45,14 @@ internal static class Emitter
         return w.ToString();
     }
 
-    private static IEnumerable<string> Interfaces(ModelSpec spec)
+    /// <summary>The most specific interface the model implements; the others come with it.</summary>
+    private static string Interface(ModelSpec spec) => (spec.OutputSize > 0, spec.Bidirectional) switch
     {
-        yield return "IRecurrentModel";
-        if (spec.OutputSize > 0) yield return "IHeadModel";
-        if (!spec.Bidirectional) yield return spec.OutputSize > 0 ? "IStreamingHeadModel" : "IStreamingModel";
-    }
+        (true, false) => "IStreamingHeadModel",
+        (true, true) => "IHeadModel",
+        (false, false) => "IStreamingModel",
+        (false, true) => "IRecurrentModel",
+    };
 
     private static void WriteClassDocs(CodeWriter w, ModelSpec spec, ModelGeometry g)
     {

@@ -26,7 +26,7 @@ internal static class Parser
             a.AttributeClass is { } c && ModelAttributes.Contains(c.ToDisplayString()));
         if (modelAttributes != 1) return null;
 
-        if (type.TypeKind != TypeKind.Class || type.IsStatic || type.IsGenericType || !IsPartial(type)) return null;
+        if (type.TypeKind != TypeKind.Class || type.IsStatic || type.TypeParameters.Length > 0 || !IsPartial(type)) return null;
 
         var containing = new List<ContainingType>();
         for (INamedTypeSymbol? outer = type.ContainingType; outer is not null; outer = outer.ContainingType)

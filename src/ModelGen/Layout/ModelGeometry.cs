@@ -3,7 +3,11 @@
 using System;
 using System.Collections.Generic;
 
+#if MODELGEN_GENERATOR
+namespace ModelGen.Generator;
+#else
 namespace ModelGen;
+#endif
 
 /// <summary>The kind of recurrent cell.</summary>
 #if MODELGEN_GENERATOR
