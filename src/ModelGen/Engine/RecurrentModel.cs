@@ -24,11 +24,19 @@ public sealed class RecurrentModel<TSpec> where TSpec : struct, IRecurrentModelS
     private static readonly LayerOffsets[] Offsets = BuildOffsets();
     private static readonly int HeadWeightOffset = Geometry.OffsetOf("head.weight");
     private static readonly int HeadBiasOffset = Geometry.OffsetOf("head.bias");
+    private static readonly PackedOffsets[] PackedOffsetsOf = BuildPackedOffsets(out PackedHead, out PackedLength);
+    private static readonly (int Weight, int Bias) PackedHead;
+    private static readonly int PackedLength;
 
     /// <summary>The parameter table, in PyTorch's <c>state_dict</c> order.</summary>
     public static ImmutableArray<ParameterInfo> ParameterTable { get; } = BuildTable();
 
     private readonly float[] _parameters;
+    // The forward kernels read a packed copy of the recurrent weights (see Kernels/Packed.cs). It is rebuilt
+    // before a forward pass whenever the parameters may have changed since it was made.
+    private readonly float[] _packed = new float[PackedLength];
+    private int _parameterVersion = 1;
+    private int _packedVersion;
     private float[] _inputGates = [];
     private float[] _sequenceA = [];
     private float[] _sequenceB = [];
@@ -36,6 +44,7 @@ public sealed class RecurrentModel<TSpec> where TSpec : struct, IRecurrentModelS
     private float[] _h = [];
     private float[] _c = [];
     private float[] _hFull = [];
+    private readonly float[] _headRow = new float[Kernels.Packed.VectorLength(1, Math.Max(TSpec.OutputSize, 1))];
     private float[] _streamH = [];
     private float[] _streamC = [];
 
@@ -73,8 +82,18 @@ public sealed class RecurrentModel<TSpec> where TSpec : struct, IRecurrentModelS
     /// <summary>Floats in the parameter buffer.</summary>
     public static int ParameterCount { get; } = checked((int)Geometry.ParameterCount);
 
-    /// <summary>All parameters, laid out as <see cref="ParameterTable"/> says.</summary>
-    public Span<float> Parameters => _parameters;
+    /// <summary>
+    /// All parameters, laid out as <see cref="ParameterTable"/> says. Writes through the span are seen by the
+    /// next forward call made after the span was obtained (the kernels' packed copy is refreshed then).
+    /// </summary>
+    public Span<float> Parameters
+    {
+        get
+        {
+            _parameterVersion++;
+            return _parameters;
+        }
+    }
 
     /// <summary>B of the streaming state.</summary>
     public int StreamBatchSize { get; private set; }
@@ -90,7 +109,7 @@ public sealed class RecurrentModel<TSpec> where TSpec : struct, IRecurrentModelS
     {
         foreach (ParameterInfo info in ParameterTable)
         {
-            if (info.Name == name) return _parameters.AsSpan(info.Offset, info.Length);
+            if (info.Name == name) return Parameters.Slice(info.Offset, info.Length);
         }
         throw new KeyNotFoundException($"The model has no parameter '{name}'.");
     }
@@ -177,6 +196,7 @@ public sealed class RecurrentModel<TSpec> where TSpec : struct, IRecurrentModelS
     /// </summary>
     public void InitializeParameters(ulong seed)
     {
+        _parameterVersion++;
         var random = new SplitMix64(seed);
         float recurrentBound = 1f / MathF.Sqrt(HiddenSize);
         float headBound = 1f / MathF.Sqrt(OutputFeatures);
@@ -222,6 +242,7 @@ public sealed class RecurrentModel<TSpec> where TSpec : struct, IRecurrentModelS
             found[i] = tensor;
         }
         // Everything checked: only now is the model changed, so a failed load leaves it as it was.
+        _parameterVersion++;
         for (int i = 0; i < found.Length; i++)
         {
             found[i]?.CopyTo(_parameters.AsSpan(ParameterTable[i].Offset, ParameterTable[i].Length));
@@ -260,6 +281,7 @@ public sealed class RecurrentModel<TSpec> where TSpec : struct, IRecurrentModelS
         Span<float> hN, Span<float> cN, Span<float> output)
     {
         int hSlice = batch * StateSize, cSlice = batch * HiddenSize;
+        EnsurePacked();
         ReadOnlySpan<float> source = input;
         for (int layer = 0; layer < NumLayers; layer++)
         {
@@ -271,12 +293,8 @@ public sealed class RecurrentModel<TSpec> where TSpec : struct, IRecurrentModelS
                 int index = layer * NumDirections + direction;
                 var pass = new DirectionPass
                 {
-                    Parameters = _parameters,
-                    Offsets = Offsets[index],
-                    InputSize = layer == 0 ? InputSize : OutputFeatures,
-                    HiddenSize = HiddenSize,
-                    StateSize = StateSize,
-                    Relu = TSpec.Nonlinearity == RnnNonlinearity.Relu,
+                    Packed = _packed,
+                    Offsets = PackedOffsetsOf[index],
                     Batch = batch,
                     Steps = steps,
                     Reverse = direction == 1,
@@ -293,39 +311,85 @@ public sealed class RecurrentModel<TSpec> where TSpec : struct, IRecurrentModelS
                     C = _c,
                     HFull = _hFull,
                 };
-                switch (TSpec.Cell)
-                {
-                    case CellKind.Lstm: RecurrentLayer.Forward<LstmCell>(ref pass); break;
-                    case CellKind.Gru: RecurrentLayer.Forward<GruCell>(ref pass); break;
-                    default: RecurrentLayer.Forward<RnnCell>(ref pass); break;
-                }
+                if (layer == 0) RunLayer<FirstLayerInput<TSpec>>(ref pass);
+                else RunLayer<UpperLayerInput<TSpec>>(ref pass);
             }
             source = destination;
         }
     }
 
-    private void ApplyHead(ReadOnlySpan<float> rows, int rowStride, int rowCount, Span<float> prediction) =>
-        Linear.Forward(rows, rowStride, rowCount,
-            _parameters.AsSpan(HeadWeightOffset, OutputSize * OutputFeatures), OutputSize, OutputFeatures,
-            _parameters.AsSpan(HeadBiasOffset, OutputSize), prediction, OutputSize);
+    /// <summary>Picks the cell's kernel; <c>TSpec.Cell</c> is a constant, so only one branch is compiled.</summary>
+    private static void RunLayer<TInput>(scoped ref DirectionPass pass) where TInput : struct, IDim
+    {
+        switch (TSpec.Cell)
+        {
+            case CellKind.Lstm: RecurrentLayer<TSpec, LstmCell, TInput>.Forward(ref pass); break;
+            case CellKind.Gru: RecurrentLayer<TSpec, GruCell, TInput>.Forward(ref pass); break;
+            default: RecurrentLayer<TSpec, RnnCell, TInput>.Forward(ref pass); break;
+        }
+    }
+
+    /// <summary>prediction[r] = head.weight · rows[r] + head.bias for each of <paramref name="rowCount"/> rows.</summary>
+    private void ApplyHead(ReadOnlySpan<float> rows, int rowStride, int rowCount, Span<float> prediction)
+    {
+        ReadOnlySpan<float> weight = _packed.AsSpan(PackedHead.Weight, Kernels.Packed.MatrixLength(1, OutputSize, OutputFeatures));
+        ReadOnlySpan<float> bias = _packed.AsSpan(PackedHead.Bias, Kernels.Packed.VectorLength(1, OutputSize));
+        if (rows.Length < (rowCount - 1) * rowStride + OutputFeatures) throw new ArgumentException("rows are too short", nameof(rows));
+        for (int row = 0; row < rowCount; row++)
+        {
+            Kernels.Packed.MatVec(weight, Kernels.Packed.Tiles(1, OutputSize), Kernels.Packed.TileVectors(1), OutputFeatures,
+                ref System.Runtime.InteropServices.MemoryMarshal.GetReference(rows.Slice(row * rowStride, OutputFeatures)),
+                bias, ref _headRow[0]);
+            _headRow.AsSpan(0, OutputSize).CopyTo(prediction.Slice(row * OutputSize, OutputSize));
+        }
+    }
 
     private void EnsureWorkspace(int batch, int steps)
     {
         int rows = batch * steps;
-        int gateRows = GateCount * HiddenSize;
-        if (_inputGates.Length < rows * gateRows)
+        if (_inputGates.Length < rows * LayerShape<TSpec>.GateStride)
         {
-            _inputGates = new float[rows * gateRows];
+            _inputGates = new float[rows * LayerShape<TSpec>.GateStride];
             _sequenceA = new float[rows * OutputFeatures];
             _sequenceB = NumLayers > 1 ? new float[rows * OutputFeatures] : [];
         }
-        if (_hiddenGates.Length < batch * gateRows)
+        if (_hiddenGates.Length < batch * LayerShape<TSpec>.GateStride)
         {
-            _hiddenGates = new float[batch * gateRows];
-            _h = new float[batch * StateSize];
-            _c = new float[batch * HiddenSize];
-            _hFull = TSpec.ProjSize > 0 ? new float[batch * HiddenSize] : [];
+            _hiddenGates = new float[batch * LayerShape<TSpec>.GateStride];
+            _h = new float[batch * LayerShape<TSpec>.HStride];
+            _c = new float[batch * LayerShape<TSpec>.CStride];
+            _hFull = TSpec.ProjSize > 0 ? new float[batch * LayerShape<TSpec>.CStride] : [];
         }
+    }
+
+    /// <summary>Repacks the recurrent weights if the parameters may have changed since the last packing.</summary>
+    private void EnsurePacked()
+    {
+        if (_packedVersion == _parameterVersion) return;
+        int gates = GateCount, hidden = HiddenSize;
+        for (int index = 0; index < Offsets.Length; index++)
+        {
+            LayerOffsets from = Offsets[index];
+            PackedOffsets to = PackedOffsetsOf[index];
+            int inputSize = index < NumDirections ? InputSize : OutputFeatures;
+            Kernels.Packed.PackMatrix(_parameters.AsSpan(from.WeightIh), gates, hidden, inputSize, _packed.AsSpan(to.WeightIh));
+            Kernels.Packed.PackMatrix(_parameters.AsSpan(from.WeightHh), gates, hidden, StateSize, _packed.AsSpan(to.WeightHh));
+            if (from.BiasIh >= 0)
+            {
+                Kernels.Packed.PackVector(_parameters.AsSpan(from.BiasIh), gates, hidden, _packed.AsSpan(to.BiasIh));
+                Kernels.Packed.PackVector(_parameters.AsSpan(from.BiasHh), gates, hidden, _packed.AsSpan(to.BiasHh));
+            }
+            if (from.WeightHr >= 0)
+            {
+                Kernels.Packed.PackMatrix(_parameters.AsSpan(from.WeightHr), 1, StateSize, hidden, _packed.AsSpan(to.WeightHr));
+            }
+        }
+        if (OutputSize > 0)
+        {
+            Kernels.Packed.PackMatrix(_parameters.AsSpan(HeadWeightOffset), 1, OutputSize, OutputFeatures, _packed.AsSpan(PackedHead.Weight));
+            Kernels.Packed.PackVector(_parameters.AsSpan(HeadBiasOffset), 1, OutputSize, _packed.AsSpan(PackedHead.Bias));
+        }
+        _packedVersion = _parameterVersion;
     }
 
     private static int SequenceLength(ReadOnlySpan<float> input, int batchSize)
@@ -396,6 +460,35 @@ public sealed class RecurrentModel<TSpec> where TSpec : struct, IRecurrentModelS
                 offsets[layer * Geometry.NumDirections + direction] = Geometry.OffsetsOf(layer, direction);
             }
         }
+        return offsets;
+    }
+
+    private static PackedOffsets[] BuildPackedOffsets(out (int Weight, int Bias) head, out int length)
+    {
+        int gates = GateCount, hidden = HiddenSize;
+        var offsets = new PackedOffsets[Geometry.NumLayers * Geometry.NumDirections];
+        int next = 0;
+        int Take(int floats)
+        {
+            int start = next;
+            next += floats;
+            return start;
+        }
+        for (int index = 0; index < offsets.Length; index++)
+        {
+            int inputSize = index < NumDirections ? InputSize : OutputFeatures;
+            offsets[index] = new PackedOffsets(
+                WeightIh: Take(Kernels.Packed.MatrixLength(gates, hidden, inputSize)),
+                WeightHh: Take(Kernels.Packed.MatrixLength(gates, hidden, StateSize)),
+                BiasIh: TSpec.Bias ? Take(Kernels.Packed.VectorLength(gates, hidden)) : -1,
+                BiasHh: TSpec.Bias ? Take(Kernels.Packed.VectorLength(gates, hidden)) : -1,
+                WeightHr: TSpec.ProjSize > 0 ? Take(Kernels.Packed.MatrixLength(1, StateSize, hidden)) : -1);
+        }
+        // The head is packed like a one-gate layer.
+        head = OutputSize > 0
+            ? (Take(Kernels.Packed.MatrixLength(1, OutputSize, OutputFeatures)), Take(Kernels.Packed.VectorLength(1, OutputSize)))
+            : (-1, -1);
+        length = next;
         return offsets;
     }
 

@@ -4,13 +4,14 @@ using System.Runtime.CompilerServices;
 namespace ModelGen.Kernels;
 
 /// <summary>
-/// tanh and the logistic sigmoid for vectors and scalars, one formula for both so that a vector lane and a
-/// scalar tail give identical results whatever <see cref="Vector{T}.Count"/> is.
+/// tanh and the logistic sigmoid on vectors, lane by lane: a unit's result does not depend on
+/// <see cref="Vector{T}.Count"/> or on its lane, so models give bit-identical results with 4 and 8 lanes.
 /// </summary>
 /// <remarks>
 /// tanh is Eigen's clamped rational approximation (odd degree-13 numerator over even degree-6 denominator),
 /// within a few float32 ulps of the true value; σ(x) = ½·tanh(x/2) + ½ reuses it. Both are inlined into the
-/// cell kernels: a call into <c>TensorPrimitives</c> per gate block was measured 2.3–2.6× slower.
+/// cell kernels: the project's performance notes measured a call to <c>TensorPrimitives.Tanh</c> per gate
+/// block 2.3–2.6× slower on its machines.
 /// </remarks>
 internal static class Activations
 {
@@ -50,28 +51,6 @@ internal static class Activations
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Tanh(float x)
-    {
-        if (MathF.Abs(x) < LinearBound) return x;
-        float clamped = Math.Clamp(x, -ClampBound, ClampBound);
-        float x2 = clamped * clamped;
-        float p = MathF.FusedMultiplyAdd(x2, A13, A11);
-        p = MathF.FusedMultiplyAdd(x2, p, A9);
-        p = MathF.FusedMultiplyAdd(x2, p, A7);
-        p = MathF.FusedMultiplyAdd(x2, p, A5);
-        p = MathF.FusedMultiplyAdd(x2, p, A3);
-        p = MathF.FusedMultiplyAdd(x2, p, A1);
-        p *= clamped;
-        float q = MathF.FusedMultiplyAdd(x2, B6, B4);
-        q = MathF.FusedMultiplyAdd(x2, q, B2);
-        q = MathF.FusedMultiplyAdd(x2, q, B0);
-        return p / q;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector<float> Sigmoid(Vector<float> x) =>
         Vector.FusedMultiplyAdd(Tanh(x * new Vector<float>(0.5f)), new Vector<float>(0.5f), new Vector<float>(0.5f));
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Sigmoid(float x) => MathF.FusedMultiplyAdd(Tanh(x * 0.5f), 0.5f, 0.5f);
 }

@@ -5,8 +5,9 @@ namespace ModelGen.Kernels;
 
 /// <summary>
 /// The gate math of one cell for one batch row and one time step. The driver
-/// (<see cref="RecurrentLayer"/>) has already computed both projections of the step, gate-major in PyTorch's
-/// order: <c>xg = W_ih x + b_ih</c> and <c>hg = W_hh h + b_hh</c>, each <c>[G*H]</c>.
+/// (<see cref="RecurrentLayer{TSpec, TCell, TInput}"/>) has already computed both projections of the step,
+/// gate-packed (see <see cref="Packed"/>): <c>xg = W_ih x + b_ih</c> and <c>hg = W_hh h + b_hh</c>, with gate g
+/// of the V units of block u at <c>(u·G + g)·V</c>. h and c hold V units per block, unit-major.
 /// </summary>
 internal interface ICell
 {
@@ -14,10 +15,11 @@ internal interface ICell
     static abstract int GateCount { get; }
 
     /// <summary>
-    /// Updates <paramref name="h"/> <c>[H]</c> (and <paramref name="c"/> <c>[H]</c> for LSTM) in place from the
-    /// gate pre-activations. On entry <paramref name="h"/> holds the previous h where the cell reads it (GRU).
+    /// Updates <paramref name="h"/> (and <paramref name="c"/> for LSTM) in place from the gate
+    /// pre-activations, for <paramref name="blocks"/> blocks of V units. On entry <paramref name="h"/> holds the
+    /// previous h where the cell reads it (GRU).
     /// </summary>
-    static abstract void Step(ref float xg, ref float hg, ref float h, ref float c, int hidden, bool relu);
+    static abstract void Step(ref float xg, ref float hg, ref float h, ref float c, int blocks, bool relu);
 }
 
 /// <summary>LSTM: i, f, g, o.</summary>
@@ -30,29 +32,19 @@ internal readonly struct LstmCell : ICell
     /// <c>c' = f ⊙ c + i ⊙ g</c>, <c>h' = o ⊙ tanh(c')</c>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Step(ref float xg, ref float hg, ref float h, ref float c, int hidden, bool relu)
+    public static void Step(ref float xg, ref float hg, ref float h, ref float c, int blocks, bool relu)
     {
-        int f = hidden, g = 2 * hidden, o = 3 * hidden;
-        int j = 0;
-        for (; j <= hidden - Vector<float>.Count; j += Vector<float>.Count)
+        int v = Vector<float>.Count;
+        for (int u = 0; u < blocks; u++)
         {
-            Vector<float> i = Activations.Sigmoid(Mem.Load(ref xg, j) + Mem.Load(ref hg, j));
-            Vector<float> fg = Activations.Sigmoid(Mem.Load(ref xg, f + j) + Mem.Load(ref hg, f + j));
-            Vector<float> gg = Activations.Tanh(Mem.Load(ref xg, g + j) + Mem.Load(ref hg, g + j));
-            Vector<float> og = Activations.Sigmoid(Mem.Load(ref xg, o + j) + Mem.Load(ref hg, o + j));
-            Vector<float> cNew = Vector.FusedMultiplyAdd(fg, Mem.Load(ref c, j), i * gg);
-            cNew.StoreUnsafe(ref c, (nuint)j);
-            (og * Activations.Tanh(cNew)).StoreUnsafe(ref h, (nuint)j);
-        }
-        for (; j < hidden; j++)
-        {
-            float i = Activations.Sigmoid(Mem.At(ref xg, j) + Mem.At(ref hg, j));
-            float fg = Activations.Sigmoid(Mem.At(ref xg, f + j) + Mem.At(ref hg, f + j));
-            float gg = Activations.Tanh(Mem.At(ref xg, g + j) + Mem.At(ref hg, g + j));
-            float og = Activations.Sigmoid(Mem.At(ref xg, o + j) + Mem.At(ref hg, o + j));
-            float cNew = MathF.FusedMultiplyAdd(fg, Mem.At(ref c, j), i * gg);
-            Mem.At(ref c, j) = cNew;
-            Mem.At(ref h, j) = og * Activations.Tanh(cNew);
+            int gates = u * 4 * v, units = u * v;
+            Vector<float> i = Activations.Sigmoid(Mem.Load(ref xg, gates) + Mem.Load(ref hg, gates));
+            Vector<float> f = Activations.Sigmoid(Mem.Load(ref xg, gates + v) + Mem.Load(ref hg, gates + v));
+            Vector<float> g = Activations.Tanh(Mem.Load(ref xg, gates + 2 * v) + Mem.Load(ref hg, gates + 2 * v));
+            Vector<float> o = Activations.Sigmoid(Mem.Load(ref xg, gates + 3 * v) + Mem.Load(ref hg, gates + 3 * v));
+            Vector<float> cNew = Vector.FusedMultiplyAdd(f, Mem.Load(ref c, units), i * g);
+            cNew.StoreUnsafe(ref c, (nuint)units);
+            (o * Activations.Tanh(cNew)).StoreUnsafe(ref h, (nuint)units);
         }
     }
 }
@@ -67,23 +59,16 @@ internal readonly struct GruCell : ICell
     /// <c>h' = (1 − z) ⊙ n + z ⊙ h = n + z ⊙ (h − n)</c>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Step(ref float xg, ref float hg, ref float h, ref float c, int hidden, bool relu)
+    public static void Step(ref float xg, ref float hg, ref float h, ref float c, int blocks, bool relu)
     {
-        int z = hidden, n = 2 * hidden;
-        int j = 0;
-        for (; j <= hidden - Vector<float>.Count; j += Vector<float>.Count)
+        int v = Vector<float>.Count;
+        for (int u = 0; u < blocks; u++)
         {
-            Vector<float> r = Activations.Sigmoid(Mem.Load(ref xg, j) + Mem.Load(ref hg, j));
-            Vector<float> zg = Activations.Sigmoid(Mem.Load(ref xg, z + j) + Mem.Load(ref hg, z + j));
-            Vector<float> ng = Activations.Tanh(Vector.FusedMultiplyAdd(r, Mem.Load(ref hg, n + j), Mem.Load(ref xg, n + j)));
-            Vector.FusedMultiplyAdd(zg, Mem.Load(ref h, j) - ng, ng).StoreUnsafe(ref h, (nuint)j);
-        }
-        for (; j < hidden; j++)
-        {
-            float r = Activations.Sigmoid(Mem.At(ref xg, j) + Mem.At(ref hg, j));
-            float zg = Activations.Sigmoid(Mem.At(ref xg, z + j) + Mem.At(ref hg, z + j));
-            float ng = Activations.Tanh(MathF.FusedMultiplyAdd(r, Mem.At(ref hg, n + j), Mem.At(ref xg, n + j)));
-            Mem.At(ref h, j) = MathF.FusedMultiplyAdd(zg, Mem.At(ref h, j) - ng, ng);
+            int gates = u * 3 * v, units = u * v;
+            Vector<float> r = Activations.Sigmoid(Mem.Load(ref xg, gates) + Mem.Load(ref hg, gates));
+            Vector<float> z = Activations.Sigmoid(Mem.Load(ref xg, gates + v) + Mem.Load(ref hg, gates + v));
+            Vector<float> n = Activations.Tanh(Vector.FusedMultiplyAdd(r, Mem.Load(ref hg, gates + 2 * v), Mem.Load(ref xg, gates + 2 * v)));
+            Vector.FusedMultiplyAdd(z, Mem.Load(ref h, units) - n, n).StoreUnsafe(ref h, (nuint)units);
         }
     }
 }
@@ -94,18 +79,13 @@ internal readonly struct RnnCell : ICell
     public static int GateCount => 1;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Step(ref float xg, ref float hg, ref float h, ref float c, int hidden, bool relu)
+    public static void Step(ref float xg, ref float hg, ref float h, ref float c, int blocks, bool relu)
     {
-        int j = 0;
-        for (; j <= hidden - Vector<float>.Count; j += Vector<float>.Count)
+        int v = Vector<float>.Count;
+        for (int u = 0; u < blocks; u++)
         {
-            Vector<float> pre = Mem.Load(ref xg, j) + Mem.Load(ref hg, j);
-            (relu ? Vector.Max(pre, Vector<float>.Zero) : Activations.Tanh(pre)).StoreUnsafe(ref h, (nuint)j);
-        }
-        for (; j < hidden; j++)
-        {
-            float pre = Mem.At(ref xg, j) + Mem.At(ref hg, j);
-            Mem.At(ref h, j) = relu ? MathF.Max(pre, 0f) : Activations.Tanh(pre);
+            Vector<float> pre = Mem.Load(ref xg, u * v) + Mem.Load(ref hg, u * v);
+            (relu ? Vector.Max(pre, Vector<float>.Zero) : Activations.Tanh(pre)).StoreUnsafe(ref h, (nuint)(u * v));
         }
     }
 }

@@ -1,7 +1,11 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace ModelGen.Kernels;
+
+/// <summary>Offsets of one layer and direction's packed weights (see <see cref="Packed"/>); -1 when absent.</summary>
+internal readonly record struct PackedOffsets(int WeightIh, int WeightHh, int BiasIh, int BiasHh, int WeightHr);
 
 /// <summary>
 /// One direction of one recurrent layer over a whole batch of sequences. Shapes (batch first):
@@ -10,14 +14,10 @@ namespace ModelGen.Kernels;
 /// </summary>
 internal ref struct DirectionPass
 {
-    public ReadOnlySpan<float> Parameters;
-    public LayerOffsets Offsets;
-    public int InputSize;      // K: I for layer 0, D*Hout above it
-    public int HiddenSize;     // H
-    public int StateSize;      // Hout: P with a projection, else H
-    public bool Relu;
-    public int Batch;          // B
-    public int Steps;          // T
+    public ReadOnlySpan<float> Packed;       // every layer's packed weights
+    public PackedOffsets Offsets;            // this layer and direction's
+    public int Batch;                        // B
+    public int Steps;                        // T
     public bool Reverse;
     public ReadOnlySpan<float> Source;       // [B, T, K]
     public Span<float> Destination;          // [B, T, D*Hout]
@@ -26,74 +26,113 @@ internal ref struct DirectionPass
     public ReadOnlySpan<float> InitialC;     // [B, H] or empty for zeros
     public Span<float> FinalH;               // [B, Hout] or empty
     public Span<float> FinalC;               // [B, H] or empty
-    // Workspace, sized by the caller.
-    public Span<float> InputGates;           // [B, T, G*H]
-    public Span<float> HiddenGates;          // [B, G*H]
-    public Span<float> H;                    // [B, Hout]
-    public Span<float> C;                    // [B, H]
-    public Span<float> HFull;                // [B, H], LSTM with projection only
+    // Workspace, sized by the caller with the strides of LayerShape.
+    public Span<float> InputGates;           // [B, T, gate-packed]
+    public Span<float> HiddenGates;          // [B, gate-packed]
+    public Span<float> H;                    // [B, HStride]
+    public Span<float> C;                    // [B, CStride]
+    public Span<float> HFull;                // [B, CStride], LSTM with projection only
 }
 
-/// <summary>The time loop shared by the three cells; only <see cref="ICell.Step"/> differs between them.</summary>
-internal static class RecurrentLayer
+/// <summary>The padded sizes of a model's packed weights and workspace rows; constants after specialisation.</summary>
+internal static class LayerShape<TSpec> where TSpec : struct, IRecurrentModelSpec
+{
+    /// <summary>Floats of one gate-packed row of gates (xg or hg).</summary>
+    public static int GateStride => Packed.VectorLength(Sizes<TSpec>.Gates, TSpec.HiddenSize);
+
+    /// <summary>Floats of one row of c (and of the cell's h before a projection): H rounded up to whole vectors.</summary>
+    public static int CStride => Packed.Blocks(TSpec.HiddenSize) * Vector<float>.Count;
+
+    /// <summary>Floats of one row of h: room for the cell's output, or for the projection's padded output.</summary>
+    public static int HStride => TSpec.ProjSize > 0 ? Math.Max(CStride, Packed.VectorLength(1, TSpec.ProjSize)) : CStride;
+}
+
+/// <summary>
+/// The time loop shared by the three cells; only <see cref="ICell.Step"/> differs between them. Every size is
+/// a static member of <typeparamref name="TSpec"/> or <typeparamref name="TInput"/>, so each specialisation
+/// runs its loops with constant bounds.
+/// </summary>
+internal static class RecurrentLayer<TSpec, TCell, TInput>
+    where TSpec : struct, IRecurrentModelSpec
+    where TCell : struct, ICell
+    where TInput : struct, IDim
 {
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Forward<TCell>(scoped ref DirectionPass p) where TCell : struct, ICell
+    public static void Forward(scoped ref DirectionPass p)
     {
-        int gateRows = TCell.GateCount * p.HiddenSize;
-        int batch = p.Batch, steps = p.Steps, hidden = p.HiddenSize, state = p.StateSize;
-        int outFeatures = p.Destination.Length / (batch * steps);
-        bool projected = p.Offsets.WeightHr >= 0;
-        ReadOnlySpan<float> weights = p.Parameters;
-        LayerOffsets o = p.Offsets;
-        ReadOnlySpan<float> biasIh = o.BiasIh >= 0 ? weights.Slice(o.BiasIh, gateRows) : default;
-        ReadOnlySpan<float> biasHh = o.BiasHh >= 0 ? weights.Slice(o.BiasHh, gateRows) : default;
-        ReadOnlySpan<float> weightIh = weights.Slice(o.WeightIh, gateRows * p.InputSize);
-        ReadOnlySpan<float> weightHh = weights.Slice(o.WeightHh, gateRows * state);
+        int inputSize = TInput.Value, hidden = TSpec.HiddenSize, state = Sizes<TSpec>.State;
+        int gates = TCell.GateCount, tiles = Packed.Tiles(gates, hidden), tileVectors = Packed.TileVectors(gates);
+        int blocks = Packed.Blocks(hidden);
+        int gateStride = LayerShape<TSpec>.GateStride, hStride = LayerShape<TSpec>.HStride, cStride = LayerShape<TSpec>.CStride;
+        int outFeatures = Sizes<TSpec>.OutputFeatures;
+        bool relu = TSpec.Nonlinearity == RnnNonlinearity.Relu;
+        bool projected = TSpec.ProjSize > 0;
+        int batch = p.Batch, steps = p.Steps;
+
+        PackedOffsets o = p.Offsets;
+        ReadOnlySpan<float> weightIh = p.Packed.Slice(o.WeightIh, Packed.MatrixLength(gates, hidden, inputSize));
+        ReadOnlySpan<float> weightHh = p.Packed.Slice(o.WeightHh, Packed.MatrixLength(gates, hidden, state));
+        ReadOnlySpan<float> weightHr = projected ? p.Packed.Slice(o.WeightHr, Packed.MatrixLength(1, state, hidden)) : default;
+        ReadOnlySpan<float> biasIh = o.BiasIh >= 0 ? p.Packed.Slice(o.BiasIh, gateStride) : default;
+        ReadOnlySpan<float> biasHh = o.BiasHh >= 0 ? p.Packed.Slice(o.BiasHh, gateStride) : default;
+
+        Span<float> inputGates = p.InputGates[..(batch * steps * gateStride)];
+        Span<float> hiddenGates = p.HiddenGates[..(batch * gateStride)];
+        Span<float> h = p.H[..(batch * hStride)];
+        Span<float> c = p.C[..(batch * cStride)];
+        Span<float> hFull = projected ? p.HFull[..(batch * cStride)] : h;
+        ref float source = ref MemoryMarshal.GetReference(p.Source);
+        ref float xg = ref MemoryMarshal.GetReference(inputGates);
+        ref float hg = ref MemoryMarshal.GetReference(hiddenGates);
+        ref float h0 = ref MemoryMarshal.GetReference(h);
+        ref float c0 = ref MemoryMarshal.GetReference(c);
+        ref float cell0 = ref MemoryMarshal.GetReference(hFull);
+        int cellStride = projected ? cStride : hStride;
 
         // The input half of every gate for all steps at once: xg[b, t] = W_ih x[b, t] + b_ih.
-        Linear.Forward(p.Source, p.InputSize, batch * steps, weightIh, gateRows, p.InputSize, biasIh,
-            p.InputGates, gateRows);
+        if (p.Source.Length < batch * steps * inputSize) ThrowTooShort(nameof(p.Source));
+        for (int row = 0; row < batch * steps; row++)
+        {
+            Packed.MatVec(weightIh, tiles, tileVectors, inputSize, ref Unsafe.Add(ref source, row * inputSize), biasIh,
+                ref Unsafe.Add(ref xg, row * gateStride));
+        }
 
-        Span<float> h = p.H[..(batch * state)];
-        Span<float> c = p.C[..(batch * hidden)];
-        Span<float> cellOut = projected ? p.HFull[..(batch * hidden)] : h;
-        CopyOrZero(p.InitialH, h);
-        CopyOrZero(p.InitialC, c);
+        // Padding units start (and stay) at zero.
+        h.Clear();
+        c.Clear();
+        if (projected) hFull.Clear();
+        for (int b = 0; b < batch; b++)
+        {
+            if (!p.InitialH.IsEmpty) p.InitialH.Slice(b * state, state).CopyTo(h.Slice(b * hStride));
+            if (!p.InitialC.IsEmpty) p.InitialC.Slice(b * hidden, hidden).CopyTo(c.Slice(b * cStride));
+        }
 
-        ref float xg0 = ref MemoryMarshal.GetReference(p.InputGates);
-        ref float hg0 = ref MemoryMarshal.GetReference(p.HiddenGates);
-        ref float cell0 = ref MemoryMarshal.GetReference(cellOut);
-        ref float c0 = ref MemoryMarshal.GetReference(c);
         for (int s = 0; s < steps; s++)
         {
             int t = p.Reverse ? steps - 1 - s : s;
-            // The hidden half: hg[b] = W_hh h[b] + b_hh, all gates in one pass over W_hh.
-            Linear.Forward(h, state, batch, weightHh, gateRows, state, biasHh, p.HiddenGates, gateRows);
             for (int b = 0; b < batch; b++)
             {
-                TCell.Step(ref Unsafe.Add(ref xg0, (b * steps + t) * gateRows), ref Unsafe.Add(ref hg0, b * gateRows),
-                    ref Unsafe.Add(ref cell0, b * hidden), ref Unsafe.Add(ref c0, b * hidden), hidden, p.Relu);
-            }
-            if (projected)
-            {
-                // h = W_hr (o ⊙ tanh(c)): LSTM with proj_size.
-                Linear.Forward(cellOut, hidden, batch, weights.Slice(o.WeightHr, state * hidden), state, hidden,
-                    default, h, state);
-            }
-            for (int b = 0; b < batch; b++)
-            {
-                h.Slice(b * state, state).CopyTo(
-                    p.Destination.Slice((b * steps + t) * outFeatures + p.DestinationColumn, state));
+                ref float hb = ref Unsafe.Add(ref h0, b * hStride);
+                ref float hgb = ref Unsafe.Add(ref hg, b * gateStride);
+                // The hidden half: hg[b] = W_hh h[b] + b_hh, all gates in one pass over W_hh.
+                Packed.MatVec(weightHh, tiles, tileVectors, state, ref hb, biasHh, ref hgb);
+                TCell.Step(ref Unsafe.Add(ref xg, (b * steps + t) * gateStride), ref hgb,
+                    ref Unsafe.Add(ref cell0, b * cellStride), ref Unsafe.Add(ref c0, b * cStride), blocks, relu);
+                if (projected)
+                {
+                    // h = W_hr (o ⊙ tanh(c)): LSTM with proj_size.
+                    Packed.MatVec(weightHr, Packed.Tiles(1, state), Packed.TileVectors(1), hidden,
+                        ref Unsafe.Add(ref cell0, b * cellStride), default, ref hb);
+                }
+                h.Slice(b * hStride, state).CopyTo(p.Destination.Slice((b * steps + t) * outFeatures + p.DestinationColumn, state));
             }
         }
-        if (!p.FinalH.IsEmpty) h.CopyTo(p.FinalH);
-        if (!p.FinalC.IsEmpty) c.CopyTo(p.FinalC);
+        for (int b = 0; b < batch; b++)
+        {
+            if (!p.FinalH.IsEmpty) h.Slice(b * hStride, state).CopyTo(p.FinalH.Slice(b * state));
+            if (!p.FinalC.IsEmpty) c.Slice(b * cStride, hidden).CopyTo(p.FinalC.Slice(b * hidden));
+        }
     }
 
-    private static void CopyOrZero(ReadOnlySpan<float> source, Span<float> destination)
-    {
-        if (source.IsEmpty) destination.Clear();
-        else source.CopyTo(destination);
-    }
+    private static void ThrowTooShort(string name) => throw new ArgumentException($"{name} is shorter than its sizes imply.", name);
 }

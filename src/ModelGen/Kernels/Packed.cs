@@ -1,0 +1,128 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace ModelGen.Kernels;
+
+/// <summary>
+/// The column ("outer-product") layout the forward kernels read, made from PyTorch's row-major weights.
+/// </summary>
+/// <remarks>
+/// <para>A matrix with <c>gates × units</c> rows (gate g of unit j is row <c>g·units + j</c>, PyTorch's
+/// stacking) and <c>cols</c> columns is cut into blocks of V = <see cref="Vector{T}.Count"/> units and tiles of
+/// <c>BlocksPerTile</c> blocks. A tile holds <c>TileVectors = BlocksPerTile · gates</c> vectors per column, all
+/// gates of the same units side by side, and its columns follow each other:</para>
+/// <code>packed[((tile · cols + k) · TileVectors + blockInTile · gates + g) · V + lane] = W[g · units + unit, k]</code>
+/// <para>so that <c>y = W x</c> is, per tile, one forward stream over the weights: broadcast x[k], FMA it into
+/// TileVectors accumulators that stay in registers (8 of the 16 vector registers), store once. No horizontal
+/// sums. The result is "gate-packed": gate g of block u at <c>(u · gates + g) · V</c>, so the cell update reads
+/// its gates of V units side by side. Units past the end pad with zero weights and zero biases, which keeps the
+/// padded units of h and c at exactly zero through every cell.</para>
+/// </remarks>
+internal static class Packed
+{
+    /// <summary>Accumulators per tile: 8 vectors keeps the step within the 16 vector registers.</summary>
+    public const int MaxTileVectors = 8;
+
+    public static int BlocksPerTile(int gates) => MaxTileVectors / gates;
+
+    public static int TileVectors(int gates) => BlocksPerTile(gates) * gates;
+
+    public static int Blocks(int units) => (units + Vector<float>.Count - 1) / Vector<float>.Count;
+
+    public static int Tiles(int gates, int units) => (Blocks(units) + BlocksPerTile(gates) - 1) / BlocksPerTile(gates);
+
+    /// <summary>Floats of a gate-packed vector (the output of <see cref="MatVec"/>), padding included.</summary>
+    public static int VectorLength(int gates, int units) => Tiles(gates, units) * TileVectors(gates) * Vector<float>.Count;
+
+    /// <summary>Floats of a packed matrix.</summary>
+    public static int MatrixLength(int gates, int units, int cols) => VectorLength(gates, units) * cols;
+
+    /// <summary>Packs a row-major <c>[gates·units, cols]</c> matrix.</summary>
+    public static void PackMatrix(ReadOnlySpan<float> w, int gates, int units, int cols, Span<float> packed)
+    {
+        int v = Vector<float>.Count, perTile = BlocksPerTile(gates), tileVectors = TileVectors(gates);
+        packed[..MatrixLength(gates, units, cols)].Clear();
+        for (int tile = 0; tile < Tiles(gates, units); tile++)
+        {
+            for (int k = 0; k < cols; k++)
+            {
+                for (int blockInTile = 0; blockInTile < perTile; blockInTile++)
+                {
+                    for (int g = 0; g < gates; g++)
+                    {
+                        for (int lane = 0; lane < v; lane++)
+                        {
+                            int unit = ((tile * perTile) + blockInTile) * v + lane;
+                            if (unit >= units) continue;
+                            packed[(((tile * cols) + k) * tileVectors + blockInTile * gates + g) * v + lane] =
+                                w[((g * units) + unit) * cols + k];
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Packs a <c>[gates·units]</c> vector (a bias) into the gate-packed order.</summary>
+    public static void PackVector(ReadOnlySpan<float> b, int gates, int units, Span<float> packed)
+    {
+        int v = Vector<float>.Count;
+        packed[..VectorLength(gates, units)].Clear();
+        for (int g = 0; g < gates; g++)
+        {
+            for (int unit = 0; unit < units; unit++)
+            {
+                packed[((unit / v) * gates + g) * v + unit % v] = b[g * units + unit];
+            }
+        }
+    }
+
+    /// <summary>
+    /// <c>y = W x (+ bias)</c> for a packed W of <paramref name="tiles"/> tiles and <paramref name="cols"/>
+    /// columns; y and bias gate-packed. Inlined into callers whose sizes are constants.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void MatVec(ReadOnlySpan<float> packed, int tiles, int tileVectors, int cols,
+        ref float x, ReadOnlySpan<float> bias, ref float y)
+    {
+        int v = Vector<float>.Count;
+        ref float w = ref MemoryMarshal.GetReference(packed);
+        ref float b = ref MemoryMarshal.GetReference(bias);
+        bool hasBias = !bias.IsEmpty;
+        for (int tile = 0; tile < tiles; tile++)
+        {
+            int tileStart = tile * tileVectors * v;
+            Vector<float> a0 = default, a1 = default, a2 = default, a3 = default,
+                a4 = default, a5 = default, a6 = default, a7 = default;
+            if (hasBias)
+            {
+                ref float bt = ref Unsafe.Add(ref b, tileStart);
+                a0 = Mem.Load(ref bt, 0); a1 = Mem.Load(ref bt, v); a2 = Mem.Load(ref bt, 2 * v); a3 = Mem.Load(ref bt, 3 * v);
+                a4 = Mem.Load(ref bt, 4 * v); a5 = Mem.Load(ref bt, 5 * v);
+                if (tileVectors == 8) { a6 = Mem.Load(ref bt, 6 * v); a7 = Mem.Load(ref bt, 7 * v); }
+            }
+            ref float wt = ref Unsafe.Add(ref w, tileStart * cols);
+            for (int k = 0; k < cols; k++)
+            {
+                var xk = new Vector<float>(Unsafe.Add(ref x, k));
+                ref float wk = ref Unsafe.Add(ref wt, k * tileVectors * v);
+                a0 = Vector.FusedMultiplyAdd(Mem.Load(ref wk, 0), xk, a0);
+                a1 = Vector.FusedMultiplyAdd(Mem.Load(ref wk, v), xk, a1);
+                a2 = Vector.FusedMultiplyAdd(Mem.Load(ref wk, 2 * v), xk, a2);
+                a3 = Vector.FusedMultiplyAdd(Mem.Load(ref wk, 3 * v), xk, a3);
+                a4 = Vector.FusedMultiplyAdd(Mem.Load(ref wk, 4 * v), xk, a4);
+                a5 = Vector.FusedMultiplyAdd(Mem.Load(ref wk, 5 * v), xk, a5);
+                if (tileVectors == 8)
+                {
+                    a6 = Vector.FusedMultiplyAdd(Mem.Load(ref wk, 6 * v), xk, a6);
+                    a7 = Vector.FusedMultiplyAdd(Mem.Load(ref wk, 7 * v), xk, a7);
+                }
+            }
+            ref float yt = ref Unsafe.Add(ref y, tileStart);
+            a0.StoreUnsafe(ref yt, 0); a1.StoreUnsafe(ref yt, (nuint)v); a2.StoreUnsafe(ref yt, (nuint)(2 * v));
+            a3.StoreUnsafe(ref yt, (nuint)(3 * v)); a4.StoreUnsafe(ref yt, (nuint)(4 * v)); a5.StoreUnsafe(ref yt, (nuint)(5 * v));
+            if (tileVectors == 8) { a6.StoreUnsafe(ref yt, (nuint)(6 * v)); a7.StoreUnsafe(ref yt, (nuint)(7 * v)); }
+        }
+    }
+}
