@@ -161,10 +161,15 @@ public sealed class SafetensorsFile
                 throw new SafetensorsException($"Tensor '{name}': shape entries must be non-negative integers.");
             }
             shape.Add(size);
-            count = checked(count * size);
+            if (size != 0 && count > long.MaxValue / 8 / size)
+            {
+                throw new SafetensorsException($"Tensor '{name}': shape [{string.Join(", ", shape)}...] has too many elements.");
+            }
+            count *= size;
         }
 
         if (offsetsElement.GetArrayLength() != 2
+            || offsetsElement[0].ValueKind != JsonValueKind.Number || offsetsElement[1].ValueKind != JsonValueKind.Number
             || !offsetsElement[0].TryGetInt64(out long begin) || !offsetsElement[1].TryGetInt64(out long end)
             || begin < 0 || end < begin)
         {
@@ -175,7 +180,7 @@ public sealed class SafetensorsFile
             throw new SafetensorsException(
                 $"Tensor '{name}': data_offsets [{begin}, {end}] are out of range: the data section holds {data.Length} bytes (truncated file?).");
         }
-        long expectedBytes = checked(count * elementSize);
+        long expectedBytes = count * elementSize; // cannot overflow: count <= long.MaxValue / 8
         if (end - begin != expectedBytes)
         {
             throw new SafetensorsException(

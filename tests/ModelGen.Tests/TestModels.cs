@@ -1,0 +1,45 @@
+using ModelGen;
+
+namespace ModelGen.Tests;
+
+// Models declared for the runtime tests, beside the PyTorch reference cases of ReferenceModels.cs.
+
+/// <summary>
+/// Every LSTM option at once: stacked, bidirectional, projected, with a head. The head's fan-in (D*Hout = 16)
+/// differs from H (32), so the two initialisation bounds differ, and its weight is big enough to show spread.
+/// </summary>
+[LstmModel(InputSize = 5, HiddenSize = 32, NumLayers = 2, ProjSize = 8, Bidirectional = true, OutputSize = 32)]
+public partial class LstmProjectionBidirectional;
+
+/// <summary>An odd number of layers: the top layer writes into the first ping-pong buffer again.</summary>
+[GruModel(InputSize = 3, HiddenSize = 6, NumLayers = 3, OutputSize = 2)]
+public partial class GruThreeLayers;
+
+/// <summary>Odd layer count and bidirectional: the reverse direction reads the layer input after the forward one wrote its half.</summary>
+[RnnModel(InputSize = 2, HiddenSize = 5, NumLayers = 3, Bidirectional = true, OutputSize = 2)]
+public partial class RnnThreeLayersBidirectional;
+
+/// <summary>Every model the runtime tests drive through the interfaces, by name.</summary>
+internal static class TestModels
+{
+    public static readonly string[] Names =
+    [
+        "lstm_basic", "lstm_stacked", "lstm_bidirectional", "lstm_projection", "lstm_nobias", "lstm_timeseries",
+        "gru_basic", "gru_stacked_bidirectional", "rnn_tanh", "rnn_relu",
+        "lstm_projection_bidirectional", "gru_three_layers", "rnn_three_layers_bidirectional",
+    ];
+
+    public static TheoryData<string> All() => new(Names);
+
+    /// <summary>The unidirectional models with a head: those that stream predictions.</summary>
+    public static TheoryData<string> Streaming() =>
+        new(Names.Where(name => Create(name) is IStreamingHeadModel));
+
+    public static IRecurrentModel Create(string name) => name switch
+    {
+        "lstm_projection_bidirectional" => new LstmProjectionBidirectional(),
+        "gru_three_layers" => new GruThreeLayers(),
+        "rnn_three_layers_bidirectional" => new RnnThreeLayersBidirectional(),
+        _ => DeclaredModelParityTests.Create(name),
+    };
+}
