@@ -36,6 +36,7 @@ internal static class Emitter
         WriteParameters(w, spec, geometry);
         WriteForward(w, spec);
         if (spec.OutputSize > 0) WritePredictions(w, spec);
+        WriteBackward(w, spec);
         if (!spec.Bidirectional) WriteStreaming(w, spec);
         WriteLifecycle(w);
         w.Close();
@@ -158,35 +159,42 @@ internal static class Emitter
     private static void WriteForward(CodeWriter w, ModelSpec spec)
     {
         bool lstm = spec.Cell == CellKind.Lstm;
-        w.Line("/// <summary>Runs the recurrent layers from a zero state: <c>output = rnn(input)[0]</c>.</summary>")
-         .Line("/// <param name=\"input\"><c>[B, T, I]</c>, batch first; T is <c>input.Length / (B * I)</c>.</param>")
-         .Line("/// <param name=\"batchSize\">B.</param>")
-         .Line("/// <param name=\"output\"><c>[B, T, D*Hout]</c>: the top layer's h at every step, forward then reverse direction.</param>")
-         .Line($"public void Forward({In} input, int batchSize, {Out} output) =>")
-         .Line("    _modelGenCore.Forward(input, batchSize, output, default, default, default, default);")
-         .Line()
-         .Line("/// <summary>Runs the recurrent layers: <c>output, " + (lstm ? "(hN, cN) = rnn(input, (h0, c0))" : "hN = rnn(input, h0)") + "</c>.</summary>")
-         .Line("/// <param name=\"input\"><c>[B, T, I]</c>.</param>")
-         .Line("/// <param name=\"batchSize\">B.</param>")
-         .Line("/// <param name=\"output\"><c>[B, T, D*Hout]</c>.</param>")
-         .Line("/// <param name=\"h0\">Initial h <c>[L*D, B, Hout]</c>; empty for zeros.</param>");
-        if (lstm) w.Line("/// <param name=\"c0\">Initial c <c>[L*D, B, H]</c>; empty for zeros.</param>");
-        w.Line("/// <param name=\"hN\">Final h <c>[L*D, B, Hout]</c>; empty to skip.</param>");
-        if (lstm)
+        foreach ((string name, string purpose) in new[]
         {
-            w.Line("/// <param name=\"cN\">Final c <c>[L*D, B, H]</c>; empty to skip.</param>")
-             .Line($"public void Forward({In} input, int batchSize, {Out} output, {In} h0, {In} c0, {Out} hN, {Out} cN) =>")
-             .Line("    _modelGenCore.Forward(input, batchSize, output, h0, c0, hN, cN);");
-        }
-        else
+            ("Forward", "Runs the recurrent layers"),
+            ("TrainForward", "Runs the recurrent layers and records what <see cref=\"Backward\"/> needs (which then takes dL/d(output) <c>[B, T, D*Hout]</c>)"),
+        })
         {
-            w.Line($"public void Forward({In} input, int batchSize, {Out} output, {In} h0, {Out} hN) =>")
-             .Line("    _modelGenCore.Forward(input, batchSize, output, h0, default, hN, default);")
+            w.Line($"/// <summary>{purpose}, from a zero state: <c>output = rnn(input)[0]</c>.</summary>")
+             .Line("/// <param name=\"input\"><c>[B, T, I]</c>, batch first; T is <c>input.Length / (B * I)</c>.</param>")
+             .Line("/// <param name=\"batchSize\">B.</param>")
+             .Line("/// <param name=\"output\"><c>[B, T, D*Hout]</c>: the top layer's h at every step, forward then reverse direction.</param>")
+             .Line($"public void {name}({In} input, int batchSize, {Out} output) =>")
+             .Line($"    _modelGenCore.{name}(input, batchSize, output, default, default, default, default);")
              .Line()
-             .Line($"void {Rt}IRecurrentModel.Forward({In} input, int batchSize, {Out} output, {In} h0, {In} c0, {Out} hN, {Out} cN) =>")
-             .Line("    _modelGenCore.Forward(input, batchSize, output, h0, c0, hN, cN);");
+             .Line($"/// <summary>{purpose}: <c>output, " + (lstm ? "(hN, cN) = rnn(input, (h0, c0))" : "hN = rnn(input, h0)") + "</c>.</summary>")
+             .Line("/// <param name=\"input\"><c>[B, T, I]</c>.</param>")
+             .Line("/// <param name=\"batchSize\">B.</param>")
+             .Line("/// <param name=\"output\"><c>[B, T, D*Hout]</c>.</param>")
+             .Line("/// <param name=\"h0\">Initial h <c>[L*D, B, Hout]</c>; empty for zeros.</param>");
+            if (lstm) w.Line("/// <param name=\"c0\">Initial c <c>[L*D, B, H]</c>; empty for zeros.</param>");
+            w.Line("/// <param name=\"hN\">Final h <c>[L*D, B, Hout]</c>; empty to skip.</param>");
+            if (lstm)
+            {
+                w.Line("/// <param name=\"cN\">Final c <c>[L*D, B, H]</c>; empty to skip.</param>")
+                 .Line($"public void {name}({In} input, int batchSize, {Out} output, {In} h0, {In} c0, {Out} hN, {Out} cN) =>")
+                 .Line($"    _modelGenCore.{name}(input, batchSize, output, h0, c0, hN, cN);");
+            }
+            else
+            {
+                w.Line($"public void {name}({In} input, int batchSize, {Out} output, {In} h0, {Out} hN) =>")
+                 .Line($"    _modelGenCore.{name}(input, batchSize, output, h0, default, hN, default);")
+                 .Line()
+                 .Line($"void {Rt}IRecurrentModel.{name}({In} input, int batchSize, {Out} output, {In} h0, {In} c0, {Out} hN, {Out} cN) =>")
+                 .Line($"    _modelGenCore.{name}(input, batchSize, output, h0, c0, hN, cN);");
+            }
+            w.Line();
         }
-        w.Line();
     }
 
     private static void WritePredictions(CodeWriter w, ModelSpec spec)
@@ -194,10 +202,13 @@ internal static class Emitter
         bool lstm = spec.Cell == CellKind.Lstm;
         string stateParameters = lstm ? $"{In} h0 = default, {In} c0 = default" : $"{In} h0 = default";
         string stateArguments = lstm ? "h0, c0" : "h0, default";
+        const string Records = " Records what <see cref=\"Backward\"/> needs, which then takes dL/d";
         foreach ((string name, string result, string shape, string doc) in new[]
         {
             ("PredictLast", "prediction", "[B, O]", "<c>head(output[:, -1])</c>: one prediction per sequence from its last step (forecasting, classification)."),
             ("PredictSequence", "predictions", "[B, T, O]", "<c>head(output)</c>: a prediction at every step (language modelling, tagging)."),
+            ("TrainPredictLast", "prediction", "[B, O]", "<c>head(output[:, -1])</c>." + Records + "(prediction) <c>[B, O]</c>."),
+            ("TrainPredictSequence", "predictions", "[B, T, O]", "<c>head(output)</c>." + Records + "(predictions) <c>[B, T, O]</c>."),
         })
         {
             w.Line($"/// <summary>{doc}</summary>")
@@ -216,6 +227,39 @@ internal static class Emitter
             }
             w.Line();
         }
+    }
+
+    private static void WriteBackward(CodeWriter w, ModelSpec spec)
+    {
+        bool lstm = spec.Cell == CellKind.Lstm;
+        w.Line("/// <summary>dL/d(parameter) for every parameter, laid out like <see cref=\"Parameters\"/>; <see cref=\"Backward\"/> adds to it.</summary>")
+         .Line($"public {Out} Gradients => _modelGenCore.Gradients;")
+         .Line()
+         .Line("/// <summary>Sets every gradient to zero (<c>optimizer.zero_grad()</c>).</summary>")
+         .Line("public void ZeroGradients() => _modelGenCore.ZeroGradients();")
+         .Line()
+         .Line("/// <summary>")
+         .Line("/// Backpropagation through time from the last training forward: adds dL/d(parameter) to <see cref=\"Gradients\"/>")
+         .Line("/// and writes the gradients with respect to the input and the initial state into the spans that are not empty.")
+         .Line("/// </summary>")
+         .Line("/// <param name=\"upstream\">dL/d(what the training forward returned).</param>")
+         .Line("/// <param name=\"inputGradient\">dL/d(input) <c>[B, T, I]</c>, or empty.</param>")
+         .Line("/// <param name=\"h0Gradient\">dL/dh0 <c>[L*D, B, Hout]</c>, or empty.</param>");
+        if (lstm)
+        {
+            w.Line("/// <param name=\"c0Gradient\">dL/dc0 <c>[L*D, B, H]</c>, or empty.</param>")
+             .Line($"public void Backward({In} upstream, {Out} inputGradient = default, {Out} h0Gradient = default, {Out} c0Gradient = default) =>")
+             .Line("    _modelGenCore.Backward(upstream, inputGradient, h0Gradient, c0Gradient);");
+        }
+        else
+        {
+            w.Line($"public void Backward({In} upstream, {Out} inputGradient = default, {Out} h0Gradient = default) =>")
+             .Line("    _modelGenCore.Backward(upstream, inputGradient, h0Gradient, default);")
+             .Line()
+             .Line($"void {Rt}IRecurrentModel.Backward({In} upstream, {Out} inputGradient, {Out} h0Gradient, {Out} c0Gradient) =>")
+             .Line("    _modelGenCore.Backward(upstream, inputGradient, h0Gradient, c0Gradient);");
+        }
+        w.Line();
     }
 
     private static void WriteStreaming(CodeWriter w, ModelSpec spec)

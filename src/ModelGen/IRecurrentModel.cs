@@ -64,6 +64,34 @@ public interface IRecurrentModel
     void Forward(ReadOnlySpan<float> input, int batchSize, Span<float> output,
         ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, Span<float> hN, Span<float> cN);
 
+    /// <summary>
+    /// Gradients of the loss with respect to every parameter, laid out like <see cref="Parameters"/>.
+    /// <see cref="Backward"/> adds to them (as PyTorch's autograd accumulates into <c>.grad</c>).
+    /// </summary>
+    Span<float> Gradients { get; }
+
+    /// <summary>Sets every gradient to zero (<c>optimizer.zero_grad()</c>).</summary>
+    void ZeroGradients();
+
+    /// <summary>
+    /// <see cref="Forward"/> that also records what <see cref="Backward"/> needs (an inference forward records
+    /// nothing). <see cref="Backward"/> then takes dL/d(output) <c>[B, T, D*Hout]</c>.
+    /// </summary>
+    void TrainForward(ReadOnlySpan<float> input, int batchSize, Span<float> output,
+        ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, Span<float> hN, Span<float> cN);
+
+    /// <summary>
+    /// Backpropagation through time from the last training forward, given the gradient of the loss with respect
+    /// to what that forward returned. Adds to <see cref="Gradients"/>; writes the gradients with respect to the
+    /// input and the initial state into the spans that are not empty.
+    /// </summary>
+    /// <param name="upstream">dL/d(output) <c>[B, T, D*Hout]</c>, dL/d(prediction) <c>[B, O]</c> or
+    /// dL/d(predictions) <c>[B, T, O]</c>, after TrainForward, TrainPredictLast or TrainPredictSequence.</param>
+    /// <param name="inputGradient">dL/d(input) <c>[B, T, I]</c>, or empty.</param>
+    /// <param name="h0Gradient">dL/dh0 <c>[L*D, B, Hout]</c>, or empty.</param>
+    /// <param name="c0Gradient">dL/dc0 <c>[L*D, B, H]</c> (LSTM), or empty.</param>
+    void Backward(ReadOnlySpan<float> upstream, Span<float> inputGradient, Span<float> h0Gradient, Span<float> c0Gradient);
+
     /// <summary>Sets every parameter to PyTorch's default initialisation, drawn from a generator seeded with <paramref name="seed"/>.</summary>
     void InitializeParameters(ulong seed);
 
@@ -100,6 +128,14 @@ public interface IHeadModel : IRecurrentModel
     /// <c>[B, T, I]</c>, starting from <paramref name="h0"/>/<paramref name="c0"/> (empty: zeros).
     /// </summary>
     void PredictSequence(ReadOnlySpan<float> input, int batchSize, Span<float> predictions,
+        ReadOnlySpan<float> h0 = default, ReadOnlySpan<float> c0 = default);
+
+    /// <summary><see cref="PredictLast"/> that records for <see cref="IRecurrentModel.Backward"/>, which then takes dL/d(prediction) <c>[B, O]</c>.</summary>
+    void TrainPredictLast(ReadOnlySpan<float> input, int batchSize, Span<float> prediction,
+        ReadOnlySpan<float> h0 = default, ReadOnlySpan<float> c0 = default);
+
+    /// <summary><see cref="PredictSequence"/> that records for <see cref="IRecurrentModel.Backward"/>, which then takes dL/d(predictions) <c>[B, T, O]</c>.</summary>
+    void TrainPredictSequence(ReadOnlySpan<float> input, int batchSize, Span<float> predictions,
         ReadOnlySpan<float> h0 = default, ReadOnlySpan<float> c0 = default);
 }
 

@@ -34,6 +34,27 @@ public class ReferenceParityTests
         reference.CheckForward(model);
     }
 
+    [Theory]
+    [Trait("Category", "Reference")]
+    [MemberData(nameof(Files))]
+    public void Generated_model_gradients_match_pytorch(string file)
+    {
+        ReferenceCase reference = ReferenceCase.Load(file);
+        Assembly assembly = GeneratorHarness.CompileAndLoad(Declaration(reference));
+        object model = Activator.CreateInstance(assembly.GetType("ReferenceModel", throwOnError: true)!)!;
+        reference.CheckGradients(Assert.IsAssignableFrom<IHeadModel>(model));
+    }
+
+    [Theory]
+    [Trait("Category", "Reference")]
+    [MemberData(nameof(Files))]
+    public void Generated_model_trains_like_torch_optim(string file)
+    {
+        ReferenceCase reference = ReferenceCase.Load(file);
+        Type type = GeneratorHarness.CompileAndLoad(Declaration(reference)).GetType("ReferenceModel", throwOnError: true)!;
+        reference.CheckOptimizers(() => Assert.IsAssignableFrom<IHeadModel>(Activator.CreateInstance(type)));
+    }
+
     /// <summary>The declaration a user would write for the file's module, e.g. <c>[LstmModel(InputSize = 3, ...)]</c>.</summary>
     internal static string Declaration(ReferenceCase reference)
     {

@@ -29,14 +29,25 @@ public class DeclaredModelParityTests
         _ => throw new ArgumentOutOfRangeException(nameof(name), name, "no declared model"),
     };
 
-    [Theory]
-    [MemberData(nameof(Cases))]
-    public void Declared_model_reproduces_pytorch(string name)
+    // Always the in-repo copy: these declarations match the public files, not another folder's.
+    private static ReferenceCase Reference(string name)
     {
-        // Always the in-repo copy: these declarations match the public files, not another folder's.
         string path = Path.Combine(AppContext.BaseDirectory, "reference", name + ".safetensors");
         Assert.True(File.Exists(path), $"missing test data {path}");
-        ReferenceCase reference = ReferenceCase.LoadFrom(path);
-        reference.CheckForward(Create(name));
+        return ReferenceCase.LoadFrom(path);
     }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Declared_model_reproduces_pytorch(string name) => Reference(name).CheckForward(Create(name));
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Declared_model_gradients_match_pytorch(string name) =>
+        Reference(name).CheckGradients((IHeadModel)Create(name));
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Declared_model_trains_like_torch_optim(string name) =>
+        Reference(name).CheckOptimizers(() => (IHeadModel)Create(name));
 }

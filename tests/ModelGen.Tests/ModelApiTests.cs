@@ -110,7 +110,7 @@ public class ModelApiTests
         var seen = new List<string>();
         foreach (PropertyInfo property in typeof(TModel).GetProperties(BindingFlags.Public | BindingFlags.Instance))
         {
-            if (property.PropertyType != typeof(Span<float>) || property.Name is "Parameters" or "HiddenState" or "CellState") continue;
+            if (property.PropertyType != typeof(Span<float>) || property.Name is "Parameters" or "Gradients" or "HiddenState" or "CellState") continue;
             var getter = property.GetMethod!.CreateDelegate<Func<TModel, Span<float>>>();
             string tensor = TensorNameOf(property.Name);
             TestHelpers.AssertSameMemory(model.GetParameter(tensor), getter(model), $"{typeof(TModel).Name}.{property.Name}");

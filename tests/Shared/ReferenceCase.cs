@@ -109,6 +109,103 @@ public sealed class ReferenceCase
         else if (!MetaBool("bidirectional")) throw new XunitException($"{Name}: a unidirectional model must stream.");
     }
 
+    /// <summary>
+    /// Checks backpropagation against the file's <c>grad_last.*</c>, <c>grad_seq.*</c> and <c>grad_ce.*</c>:
+    /// the gradient of every parameter, of the input, h0 and c0, and the loss.
+    /// </summary>
+    public void CheckGradients(IHeadModel model)
+    {
+        using (FileStream stream = System.IO.File.OpenRead(Path)) model.LoadSafetensors(stream);
+        int batch = MetaInt("batch");
+        int steps = MetaInt("seq_len");
+        bool lstm = model.Cell == CellKind.Lstm;
+        float[] input = Tensor("input");
+        float[] h0 = Tensor("h0");
+        float[] c0 = lstm ? Tensor("c0") : [];
+        var last = new float[batch * model.OutputSize];
+        var sequence = new float[batch * steps * model.OutputSize];
+
+        // sum(y_last * dy_last): the upstream gradient is dy_last itself.
+        model.TrainPredictLast(input, batch, last, h0, c0);
+        CheckBackward(model, "grad_last", Tensor("dy_last"), Dot(last, Tensor("dy_last")));
+
+        model.TrainPredictSequence(input, batch, sequence, h0, c0);
+        CheckBackward(model, "grad_seq", Tensor("dy_seq"), Dot(sequence, Tensor("dy_seq")));
+
+        model.TrainPredictSequence(input, batch, sequence, h0, c0);
+        var dLogits = new float[sequence.Length];
+        float loss = Losses.CrossEntropy(sequence, model.OutputSize, File["ce_target"].ToInt32Array(), dLogits);
+        CheckBackward(model, "grad_ce", dLogits, loss);
+    }
+
+    /// <summary>
+    /// Three steps of <c>torch.optim.SGD</c> and of <c>torch.optim.Adam</c> on <c>mse_loss(y_last, target)</c>
+    /// from a zero initial state: the losses before each step and every parameter after the third.
+    /// </summary>
+    public void CheckOptimizers(Func<IHeadModel> create)
+    {
+        float sgdLearningRate = MetaFloat("sgd_lr");
+        float adamLearningRate = MetaFloat("adam_lr");
+        float[] betas = [.. Meta("adam_betas").Trim('[', ']').Split(',').Select(b => float.Parse(b, System.Globalization.CultureInfo.InvariantCulture))];
+        float epsilon = MetaFloat("adam_eps");
+        CheckSteps(create(), "sgd3", count => new Sgd(count, sgdLearningRate));
+        CheckSteps(create(), "adam3", count => new Adam(count, adamLearningRate, betas[0], betas[1], epsilon));
+    }
+
+    private void CheckSteps(IHeadModel model, string prefix, Func<int, Optimizer> optimizerFor)
+    {
+        using (FileStream stream = System.IO.File.OpenRead(Path)) model.LoadSafetensors(stream);
+        int batch = MetaInt("batch");
+        float[] input = Tensor("input");
+        float[] target = Tensor("target");
+        Optimizer optimizer = optimizerFor(model.ParameterCount);
+        var prediction = new float[target.Length];
+        var gradient = new float[target.Length];
+        var losses = new float[3];
+        for (int step = 0; step < losses.Length; step++)
+        {
+            model.TrainPredictLast(input, batch, prediction);
+            losses[step] = Losses.MeanSquaredError(prediction, target, gradient);
+            model.ZeroGradients();
+            model.Backward(gradient, default, default, default);
+            optimizer.Step(model);
+        }
+        AssertClose($"{prefix}.loss", Tensor($"{prefix}.loss"), losses);
+        foreach (ParameterInfo parameter in model.ParameterTable)
+        {
+            AssertClose($"{prefix}.{parameter.Name}", Tensor($"{prefix}.{parameter.Name}"),
+                model.Parameters.Slice(parameter.Offset, parameter.Length));
+        }
+    }
+
+    public float MetaFloat(string key) => float.Parse(Meta(key), System.Globalization.CultureInfo.InvariantCulture);
+
+    private void CheckBackward(IRecurrentModel model, string prefix, float[] upstream, float loss)
+    {
+        bool lstm = model.Cell == CellKind.Lstm;
+        var dInput = new float[Tensor("input").Length];
+        var dH0 = new float[Tensor("h0").Length];
+        var dC0 = lstm ? new float[Tensor("c0").Length] : [];
+        model.ZeroGradients();
+        model.Backward(upstream, dInput, dH0, dC0);
+        AssertClose($"{prefix}.loss", Tensor($"{prefix}.loss"), [loss]);
+        AssertClose($"{prefix}.input", Tensor($"{prefix}.input"), dInput);
+        AssertClose($"{prefix}.h0", Tensor($"{prefix}.h0"), dH0);
+        if (lstm) AssertClose($"{prefix}.c0", Tensor($"{prefix}.c0"), dC0);
+        foreach (ParameterInfo parameter in model.ParameterTable)
+        {
+            AssertClose($"{prefix}.{parameter.Name}", Tensor($"{prefix}.{parameter.Name}"),
+                model.Gradients.Slice(parameter.Offset, parameter.Length));
+        }
+    }
+
+    private static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    {
+        double sum = 0;
+        for (int i = 0; i < a.Length; i++) sum += (double)a[i] * b[i];
+        return (float)sum;
+    }
+
     /// <summary>Feeds the sequence one step at a time through the stateful API and checks every step.</summary>
     private void CheckStreaming(IStreamingModel model, int batch, int steps, float[] input, float[] h0, float[] c0)
     {

@@ -16,7 +16,7 @@ namespace ModelGen;
 /// grown by the first call that needs more rows (B·T) than any call before, and never shrinks. A warm call
 /// with a batch and sequence length already seen allocates nothing.
 /// </remarks>
-public sealed class RecurrentModel<TSpec> where TSpec : struct, IRecurrentModelSpec
+public sealed partial class RecurrentModel<TSpec> where TSpec : struct, IRecurrentModelSpec
 {
     private static readonly ModelGeometry Geometry = new(TSpec.Cell, TSpec.InputSize, TSpec.HiddenSize,
         TSpec.NumLayers, TSpec.Bias, TSpec.Bidirectional, TSpec.ProjSize, TSpec.OutputSize);
@@ -153,7 +153,7 @@ public sealed class RecurrentModel<TSpec> where TSpec : struct, IRecurrentModelS
         ApplyHead(output, OutputFeatures, batchSize * steps, predictions);
     }
 
-    /// <summary>Zeros the streaming state and sets its batch size (allocates only when the batch grows).</summary>
+    /// <summary>Zeros the streaming state and sets its batch size (allocates only when the batch size changes).</summary>
     public void ResetState(int batchSize = 1)
     {
         if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "batchSize must be at least 1.");
@@ -273,21 +273,33 @@ public sealed class RecurrentModel<TSpec> where TSpec : struct, IRecurrentModelS
     {
         // The last layer writes into whichever sequence buffer the layer below did not.
         Span<float> output = ((NumLayers - 1) % 2 == 0 ? _sequenceA : _sequenceB).AsSpan(0, batch * steps * OutputFeatures);
-        Run(input, batch, steps, h0, c0, hN, cN, output);
+        Run<NoCache>(input, batch, steps, h0, c0, hN, cN, output);
         return output;
     }
 
     private void Run(ReadOnlySpan<float> input, int batch, int steps, ReadOnlySpan<float> h0, ReadOnlySpan<float> c0,
-        Span<float> hN, Span<float> cN, Span<float> output)
+        Span<float> hN, Span<float> cN, Span<float> output) => Run<NoCache>(input, batch, steps, h0, c0, hN, cN, output);
+
+    /// <summary>
+    /// Runs every layer and direction. With <see cref="RecordCache"/> each layer writes its output into the
+    /// training record and its cells record what backward needs; the top layer's output is then copied to
+    /// <paramref name="output"/> unless that is the record itself.
+    /// </summary>
+    private void Run<TCache>(ReadOnlySpan<float> input, int batch, int steps, ReadOnlySpan<float> h0, ReadOnlySpan<float> c0,
+        Span<float> hN, Span<float> cN, Span<float> output) where TCache : struct, ICacheMode
     {
-        int hSlice = batch * StateSize, cSlice = batch * HiddenSize;
+        int hSlice = batch * StateSize, cSlice = batch * HiddenSize, rows = batch * steps;
+        int sequence = rows * OutputFeatures;
+        int gateRecord = rows * GateCount * LayerShape<TSpec>.CStride, cellRecord = rows * LayerShape<TSpec>.CStride;
         EnsurePacked();
         ReadOnlySpan<float> source = input;
         for (int layer = 0; layer < NumLayers; layer++)
         {
-            Span<float> destination = layer == NumLayers - 1
-                ? output
-                : (layer % 2 == 0 ? _sequenceA : _sequenceB).AsSpan(0, batch * steps * OutputFeatures);
+            Span<float> destination = TCache.Enabled
+                ? _recordOutputs.AsSpan(layer * sequence, sequence)
+                : layer == NumLayers - 1
+                    ? output
+                    : (layer % 2 == 0 ? _sequenceA : _sequenceB).AsSpan(0, sequence);
             for (int direction = 0; direction < NumDirections; direction++)
             {
                 int index = layer * NumDirections + direction;
@@ -310,22 +322,27 @@ public sealed class RecurrentModel<TSpec> where TSpec : struct, IRecurrentModelS
                     H = _h,
                     C = _c,
                     HFull = _hFull,
+                    GateCache = TCache.Enabled ? _recordGates.AsSpan(index * gateRecord, gateRecord) : default,
+                    CellCache = TCache.Enabled ? _recordCells.AsSpan(index * cellRecord, cellRecord) : default,
                 };
-                if (layer == 0) RunLayer<FirstLayerInput<TSpec>>(ref pass);
-                else RunLayer<UpperLayerInput<TSpec>>(ref pass);
+                if (layer == 0) RunLayer<FirstLayerInput<TSpec>, TCache>(ref pass);
+                else RunLayer<UpperLayerInput<TSpec>, TCache>(ref pass);
             }
             source = destination;
         }
+        if (TCache.Enabled && !output.IsEmpty && !output.Overlaps(source)) source.CopyTo(output);
     }
 
     /// <summary>Picks the cell's kernel; <c>TSpec.Cell</c> is a constant, so only one branch is compiled.</summary>
-    private static void RunLayer<TInput>(scoped ref DirectionPass pass) where TInput : struct, IDim
+    private static void RunLayer<TInput, TCache>(scoped ref DirectionPass pass)
+        where TInput : struct, IDim
+        where TCache : struct, ICacheMode
     {
         switch (TSpec.Cell)
         {
-            case CellKind.Lstm: RecurrentLayer<TSpec, LstmCell, TInput>.Forward(ref pass); break;
-            case CellKind.Gru: RecurrentLayer<TSpec, GruCell, TInput>.Forward(ref pass); break;
-            default: RecurrentLayer<TSpec, RnnCell, TInput>.Forward(ref pass); break;
+            case CellKind.Lstm: RecurrentLayer<TSpec, LstmCell, TInput>.Forward<TCache>(ref pass); break;
+            case CellKind.Gru: RecurrentLayer<TSpec, GruCell, TInput>.Forward<TCache>(ref pass); break;
+            default: RecurrentLayer<TSpec, RnnCell, TInput>.Forward<TCache>(ref pass); break;
         }
     }
 

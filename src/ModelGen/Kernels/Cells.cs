@@ -1,14 +1,42 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace ModelGen.Kernels;
 
+/// <summary>Whether a forward pass records what backward needs: a constant after specialisation.</summary>
+internal interface ICacheMode
+{
+    static abstract bool Enabled { get; }
+}
+
+/// <summary>Inference: nothing is recorded.</summary>
+internal readonly struct NoCache : ICacheMode
+{
+    public static bool Enabled => false;
+}
+
+/// <summary>Training: every step's gate activations and cell values are recorded for backward.</summary>
+internal readonly struct RecordCache : ICacheMode
+{
+    public static bool Enabled => true;
+}
+
 /// <summary>
-/// The gate math of one cell for one batch row and one time step. The driver
-/// (<see cref="RecurrentLayer{TSpec, TCell, TInput}"/>) has already computed both projections of the step,
-/// gate-packed (see <see cref="Packed"/>): <c>xg = W_ih x + b_ih</c> and <c>hg = W_hh h + b_hh</c>, with gate g
-/// of the V units of block u at <c>(u·G + g)·V</c>. h and c hold V units per block, unit-major.
+/// The gate math of one cell for one batch row and one time step, forward and backward.
 /// </summary>
+/// <remarks>
+/// <para>Forward: the driver (<see cref="RecurrentLayer{TSpec, TCell, TInput}"/>) has already computed both
+/// projections of the step, gate-packed (see <see cref="Packed"/>): <c>xg = W_ih x + b_ih</c> and
+/// <c>hg = W_hh h + b_hh</c>, with gate g of the V units of block u at <c>(u·G + g)·V</c>. h and c hold V units
+/// per block. When training, the cell records its gate activations gate-major (gate g of unit j at
+/// <c>g·Hp + j</c>, Hp = H rounded up to whole vectors) and one cell value per unit (LSTM: c; GRU: the hidden
+/// part of n, <c>W_hn h + b_hn</c>).</para>
+/// <para>Backward: from those records and dL/dh of the step, the cell returns the gradients of the gate
+/// pre-activations on the input side (<c>dzx</c>, multiplying W_ih and b_ih) and on the hidden side
+/// (<c>dzh</c>, multiplying W_hh and b_hh; equal to dzx except for GRU's n gate), and the part of dL/dh_prev that
+/// does not go through W_hh. All spans are gate-major and padded to Hp.</para>
+/// </remarks>
 internal interface ICell
 {
     /// <summary>Gates per unit (rows of W_ih per hidden feature).</summary>
@@ -19,7 +47,27 @@ internal interface ICell
     /// pre-activations, for <paramref name="blocks"/> blocks of V units. On entry <paramref name="h"/> holds the
     /// previous h where the cell reads it (GRU).
     /// </summary>
-    static abstract void Step(ref float xg, ref float hg, ref float h, ref float c, int blocks, bool relu);
+    static abstract void Step<TCache>(ref float xg, ref float hg, ref float h, ref float c, int blocks, bool relu,
+        ref float gateCache, ref float cellCache) where TCache : struct, ICacheMode;
+
+    /// <summary>One step of backpropagation through the cell; see the type's remarks.</summary>
+    static abstract void Backward(in CellBackward step);
+}
+
+/// <summary>The records and gradients of one cell step in backward; every span gate-major or unit-major, padded to Hp.</summary>
+internal ref struct CellBackward
+{
+    public int Padded;                       // Hp
+    public bool Relu;
+    public ReadOnlySpan<float> Gates;        // [G*Hp] activations of this step
+    public ReadOnlySpan<float> Cell;         // [Hp] LSTM: c_t; GRU: W_hn h_prev + b_hn
+    public ReadOnlySpan<float> CellPrevious; // [Hp] LSTM: c_{t-1}
+    public ReadOnlySpan<float> HPrevious;    // [Hp] h_{t-1} (GRU)
+    public ReadOnlySpan<float> DH;           // [Hp] dL/dh_t (the cell's own h, before any projection)
+    public Span<float> DC;                   // [Hp] LSTM: in dL/dc_t from the step after, out dL/dc_{t-1}
+    public Span<float> DZInput;              // [G*Hp] out
+    public Span<float> DZHidden;             // [G*Hp] out
+    public Span<float> DHPreviousDirect;     // [Hp] out: dL/dh_{t-1} not through W_hh (GRU: z ⊙ dh)
 }
 
 /// <summary>LSTM: i, f, g, o.</summary>
@@ -32,9 +80,10 @@ internal readonly struct LstmCell : ICell
     /// <c>c' = f ⊙ c + i ⊙ g</c>, <c>h' = o ⊙ tanh(c')</c>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Step(ref float xg, ref float hg, ref float h, ref float c, int blocks, bool relu)
+    public static void Step<TCache>(ref float xg, ref float hg, ref float h, ref float c, int blocks, bool relu,
+        ref float gateCache, ref float cellCache) where TCache : struct, ICacheMode
     {
-        int v = Vector<float>.Count;
+        int v = Vector<float>.Count, padded = blocks * v;
         for (int u = 0; u < blocks; u++)
         {
             int gates = u * 4 * v, units = u * v;
@@ -45,7 +94,41 @@ internal readonly struct LstmCell : ICell
             Vector<float> cNew = Vector.FusedMultiplyAdd(f, Mem.Load(ref c, units), i * g);
             cNew.StoreUnsafe(ref c, (nuint)units);
             (o * Activations.Tanh(cNew)).StoreUnsafe(ref h, (nuint)units);
+            if (TCache.Enabled)
+            {
+                i.StoreUnsafe(ref gateCache, (nuint)units);
+                f.StoreUnsafe(ref gateCache, (nuint)(padded + units));
+                g.StoreUnsafe(ref gateCache, (nuint)(2 * padded + units));
+                o.StoreUnsafe(ref gateCache, (nuint)(3 * padded + units));
+                cNew.StoreUnsafe(ref cellCache, (nuint)units);
+            }
         }
+    }
+
+    /// <summary>
+    /// <c>dc = dc' + dh ⊙ o ⊙ (1 − tanh²c')</c>; <c>dzi = dc ⊙ g ⊙ i(1−i)</c>, <c>dzf = dc ⊙ c ⊙ f(1−f)</c>,
+    /// <c>dzg = dc ⊙ i ⊙ (1−g²)</c>, <c>dzo = dh ⊙ tanh c' ⊙ o(1−o)</c>; dL/dc_{t-1} = dc ⊙ f.
+    /// </summary>
+    public static void Backward(in CellBackward s)
+    {
+        int p = s.Padded;
+        ReadOnlySpan<Vector<float>> i = Mem.Vectors(s.Gates[..p]), f = Mem.Vectors(s.Gates.Slice(p, p)),
+            g = Mem.Vectors(s.Gates.Slice(2 * p, p)), o = Mem.Vectors(s.Gates.Slice(3 * p, p));
+        ReadOnlySpan<Vector<float>> c = Mem.Vectors(s.Cell), cPrev = Mem.Vectors(s.CellPrevious), dh = Mem.Vectors(s.DH);
+        Span<Vector<float>> dc = Mem.Vectors(s.DC), dz = Mem.Vectors(s.DZInput);
+        int blocks = p / Vector<float>.Count;
+        for (int u = 0; u < blocks; u++)
+        {
+            Vector<float> tanhC = Activations.Tanh(c[u]);
+            Vector<float> dcTotal = dc[u] + dh[u] * o[u] * (Vector<float>.One - tanhC * tanhC);
+            dz[u] = dcTotal * g[u] * i[u] * (Vector<float>.One - i[u]);
+            dz[blocks + u] = dcTotal * cPrev[u] * f[u] * (Vector<float>.One - f[u]);
+            dz[2 * blocks + u] = dcTotal * i[u] * (Vector<float>.One - g[u] * g[u]);
+            dz[3 * blocks + u] = dh[u] * tanhC * o[u] * (Vector<float>.One - o[u]);
+            dc[u] = dcTotal * f[u];
+        }
+        s.DZInput.CopyTo(s.DZHidden);
+        s.DHPreviousDirect.Clear();
     }
 }
 
@@ -59,16 +142,51 @@ internal readonly struct GruCell : ICell
     /// <c>h' = (1 − z) ⊙ n + z ⊙ h = n + z ⊙ (h − n)</c>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Step(ref float xg, ref float hg, ref float h, ref float c, int blocks, bool relu)
+    public static void Step<TCache>(ref float xg, ref float hg, ref float h, ref float c, int blocks, bool relu,
+        ref float gateCache, ref float cellCache) where TCache : struct, ICacheMode
     {
-        int v = Vector<float>.Count;
+        int v = Vector<float>.Count, padded = blocks * v;
         for (int u = 0; u < blocks; u++)
         {
             int gates = u * 3 * v, units = u * v;
             Vector<float> r = Activations.Sigmoid(Mem.Load(ref xg, gates) + Mem.Load(ref hg, gates));
             Vector<float> z = Activations.Sigmoid(Mem.Load(ref xg, gates + v) + Mem.Load(ref hg, gates + v));
-            Vector<float> n = Activations.Tanh(Vector.FusedMultiplyAdd(r, Mem.Load(ref hg, gates + 2 * v), Mem.Load(ref xg, gates + 2 * v)));
+            Vector<float> hn = Mem.Load(ref hg, gates + 2 * v);
+            Vector<float> n = Activations.Tanh(Vector.FusedMultiplyAdd(r, hn, Mem.Load(ref xg, gates + 2 * v)));
             Vector.FusedMultiplyAdd(z, Mem.Load(ref h, units) - n, n).StoreUnsafe(ref h, (nuint)units);
+            if (TCache.Enabled)
+            {
+                r.StoreUnsafe(ref gateCache, (nuint)units);
+                z.StoreUnsafe(ref gateCache, (nuint)(padded + units));
+                n.StoreUnsafe(ref gateCache, (nuint)(2 * padded + units));
+                hn.StoreUnsafe(ref cellCache, (nuint)units);
+            }
+        }
+    }
+
+    /// <summary>
+    /// <c>dn = dh ⊙ (1−z)</c>, <c>dzn = dn ⊙ (1−n²)</c>, <c>dzr = dzn ⊙ hn ⊙ r(1−r)</c>,
+    /// <c>dzz = dh ⊙ (h − n) ⊙ z(1−z)</c>; the hidden side of n is <c>dzn ⊙ r</c>; dh_{t-1} gets <c>dh ⊙ z</c> directly.
+    /// </summary>
+    public static void Backward(in CellBackward s)
+    {
+        int p = s.Padded;
+        ReadOnlySpan<Vector<float>> r = Mem.Vectors(s.Gates[..p]), z = Mem.Vectors(s.Gates.Slice(p, p)),
+            n = Mem.Vectors(s.Gates.Slice(2 * p, p));
+        ReadOnlySpan<Vector<float>> hn = Mem.Vectors(s.Cell), hPrev = Mem.Vectors(s.HPrevious), dh = Mem.Vectors(s.DH);
+        Span<Vector<float>> dzx = Mem.Vectors(s.DZInput), dzh = Mem.Vectors(s.DZHidden),
+            direct = Mem.Vectors(s.DHPreviousDirect);
+        int blocks = p / Vector<float>.Count;
+        for (int u = 0; u < blocks; u++)
+        {
+            Vector<float> dzn = dh[u] * (Vector<float>.One - z[u]) * (Vector<float>.One - n[u] * n[u]);
+            Vector<float> dzr = dzn * hn[u] * r[u] * (Vector<float>.One - r[u]);
+            Vector<float> dzz = dh[u] * (hPrev[u] - n[u]) * z[u] * (Vector<float>.One - z[u]);
+            dzx[u] = dzh[u] = dzr;
+            dzx[blocks + u] = dzh[blocks + u] = dzz;
+            dzx[2 * blocks + u] = dzn;
+            dzh[2 * blocks + u] = dzn * r[u];
+            direct[u] = dh[u] * z[u];
         }
     }
 }
@@ -79,14 +197,32 @@ internal readonly struct RnnCell : ICell
     public static int GateCount => 1;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Step(ref float xg, ref float hg, ref float h, ref float c, int blocks, bool relu)
+    public static void Step<TCache>(ref float xg, ref float hg, ref float h, ref float c, int blocks, bool relu,
+        ref float gateCache, ref float cellCache) where TCache : struct, ICacheMode
     {
         int v = Vector<float>.Count;
         for (int u = 0; u < blocks; u++)
         {
             Vector<float> pre = Mem.Load(ref xg, u * v) + Mem.Load(ref hg, u * v);
-            (relu ? Vector.Max(pre, Vector<float>.Zero) : Activations.Tanh(pre)).StoreUnsafe(ref h, (nuint)(u * v));
+            Vector<float> hNew = relu ? Vector.Max(pre, Vector<float>.Zero) : Activations.Tanh(pre);
+            hNew.StoreUnsafe(ref h, (nuint)(u * v));
+            if (TCache.Enabled) hNew.StoreUnsafe(ref gateCache, (nuint)(u * v));
         }
+    }
+
+    /// <summary><c>dz = dh ⊙ (1 − h'²)</c> for tanh, <c>dh ⊙ [h' &gt; 0]</c> for ReLU.</summary>
+    public static void Backward(in CellBackward s)
+    {
+        ReadOnlySpan<Vector<float>> h = Mem.Vectors(s.Gates[..s.Padded]), dh = Mem.Vectors(s.DH);
+        Span<Vector<float>> dz = Mem.Vectors(s.DZInput);
+        for (int u = 0; u < dz.Length; u++)
+        {
+            dz[u] = s.Relu
+                ? Vector.ConditionalSelect(Vector.GreaterThan(h[u], Vector<float>.Zero), dh[u], Vector<float>.Zero)
+                : dh[u] * (Vector<float>.One - h[u] * h[u]);
+        }
+        s.DZInput.CopyTo(s.DZHidden);
+        s.DHPreviousDirect.Clear();
     }
 }
 
@@ -98,4 +234,10 @@ internal static class Mem
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ref float At(ref float source, int index) => ref Unsafe.Add(ref source, index);
+
+    /// <summary>A float span seen as vectors (its length a multiple of <see cref="Vector{T}.Count"/>).</summary>
+    public static ReadOnlySpan<Vector<float>> Vectors(ReadOnlySpan<float> values) => MemoryMarshal.Cast<float, Vector<float>>(values);
+
+    /// <summary>A float span seen as vectors (its length a multiple of <see cref="Vector{T}.Count"/>).</summary>
+    public static Span<Vector<float>> Vectors(Span<float> values) => MemoryMarshal.Cast<float, Vector<float>>(values);
 }

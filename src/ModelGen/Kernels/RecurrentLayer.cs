@@ -32,6 +32,9 @@ internal ref struct DirectionPass
     public Span<float> H;                    // [B, HStride]
     public Span<float> C;                    // [B, CStride]
     public Span<float> HFull;                // [B, CStride], LSTM with projection only
+    // Training records, written only by Forward<RecordCache>.
+    public Span<float> GateCache;            // [B, T, G*CStride] gate activations, gate-major
+    public Span<float> CellCache;            // [B, T, CStride] LSTM c, GRU W_hn h + b_hn
 }
 
 /// <summary>The padded sizes of a model's packed weights and workspace rows; constants after specialisation.</summary>
@@ -58,7 +61,7 @@ internal static class RecurrentLayer<TSpec, TCell, TInput>
     where TInput : struct, IDim
 {
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Forward(scoped ref DirectionPass p)
+    public static void Forward<TCache>(scoped ref DirectionPass p) where TCache : struct, ICacheMode
     {
         int inputSize = TInput.Value, hidden = TSpec.HiddenSize, state = Sizes<TSpec>.State;
         int gates = TCell.GateCount, tiles = Packed.Tiles(gates, hidden), tileVectors = Packed.TileVectors(gates);
@@ -88,6 +91,13 @@ internal static class RecurrentLayer<TSpec, TCell, TInput>
         ref float c0 = ref MemoryMarshal.GetReference(c);
         ref float cell0 = ref MemoryMarshal.GetReference(hFull);
         int cellStride = projected ? cStride : hStride;
+        int gateCacheStride = gates * cStride;
+        if (TCache.Enabled && (p.GateCache.Length < batch * steps * gateCacheStride || p.CellCache.Length < batch * steps * cStride))
+        {
+            ThrowTooShort(nameof(p.GateCache));
+        }
+        ref float gateCache = ref TCache.Enabled ? ref MemoryMarshal.GetReference(p.GateCache) : ref Unsafe.NullRef<float>();
+        ref float cellCache = ref TCache.Enabled ? ref MemoryMarshal.GetReference(p.CellCache) : ref Unsafe.NullRef<float>();
 
         // The input half of every gate for all steps at once: xg[b, t] = W_ih x[b, t] + b_ih.
         if (p.Source.Length < batch * steps * inputSize) ThrowTooShort(nameof(p.Source));
@@ -116,8 +126,10 @@ internal static class RecurrentLayer<TSpec, TCell, TInput>
                 ref float hgb = ref Unsafe.Add(ref hg, b * gateStride);
                 // The hidden half: hg[b] = W_hh h[b] + b_hh, all gates in one pass over W_hh.
                 Packed.MatVec(weightHh, tiles, tileVectors, state, ref hb, biasHh, ref hgb);
-                TCell.Step(ref Unsafe.Add(ref xg, (b * steps + t) * gateStride), ref hgb,
-                    ref Unsafe.Add(ref cell0, b * cellStride), ref Unsafe.Add(ref c0, b * cStride), blocks, relu);
+                int row = b * steps + t;
+                TCell.Step<TCache>(ref Unsafe.Add(ref xg, row * gateStride), ref hgb,
+                    ref Unsafe.Add(ref cell0, b * cellStride), ref Unsafe.Add(ref c0, b * cStride), blocks, relu,
+                    ref Unsafe.Add(ref gateCache, row * gateCacheStride), ref Unsafe.Add(ref cellCache, row * cStride));
                 if (projected)
                 {
                     // h = W_hr (o ⊙ tanh(c)): LSTM with proj_size.

@@ -108,7 +108,7 @@ namespace Demo.Nested
             /// <summary><c>head.bias</c> <c>[3]</c>: bias of the linear head.</summary>
             public global::System.Span<float> HeadBias => _modelGenCore.Parameters.Slice(1104, 3);
 
-            /// <summary>Runs the recurrent layers from a zero state: <c>output = rnn(input)[0]</c>.</summary>
+            /// <summary>Runs the recurrent layers, from a zero state: <c>output = rnn(input)[0]</c>.</summary>
             /// <param name="input"><c>[B, T, I]</c>, batch first; T is <c>input.Length / (B * I)</c>.</param>
             /// <param name="batchSize">B.</param>
             /// <param name="output"><c>[B, T, D*Hout]</c>: the top layer's h at every step, forward then reverse direction.</param>
@@ -126,6 +126,25 @@ namespace Demo.Nested
 
             void global::ModelGen.IRecurrentModel.Forward(global::System.ReadOnlySpan<float> input, int batchSize, global::System.Span<float> output, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.Span<float> hN, global::System.Span<float> cN) =>
                 _modelGenCore.Forward(input, batchSize, output, h0, c0, hN, cN);
+
+            /// <summary>Runs the recurrent layers and records what <see cref="Backward"/> needs (which then takes dL/d(output) <c>[B, T, D*Hout]</c>), from a zero state: <c>output = rnn(input)[0]</c>.</summary>
+            /// <param name="input"><c>[B, T, I]</c>, batch first; T is <c>input.Length / (B * I)</c>.</param>
+            /// <param name="batchSize">B.</param>
+            /// <param name="output"><c>[B, T, D*Hout]</c>: the top layer's h at every step, forward then reverse direction.</param>
+            public void TrainForward(global::System.ReadOnlySpan<float> input, int batchSize, global::System.Span<float> output) =>
+                _modelGenCore.TrainForward(input, batchSize, output, default, default, default, default);
+
+            /// <summary>Runs the recurrent layers and records what <see cref="Backward"/> needs (which then takes dL/d(output) <c>[B, T, D*Hout]</c>): <c>output, hN = rnn(input, h0)</c>.</summary>
+            /// <param name="input"><c>[B, T, I]</c>.</param>
+            /// <param name="batchSize">B.</param>
+            /// <param name="output"><c>[B, T, D*Hout]</c>.</param>
+            /// <param name="h0">Initial h <c>[L*D, B, Hout]</c>; empty for zeros.</param>
+            /// <param name="hN">Final h <c>[L*D, B, Hout]</c>; empty to skip.</param>
+            public void TrainForward(global::System.ReadOnlySpan<float> input, int batchSize, global::System.Span<float> output, global::System.ReadOnlySpan<float> h0, global::System.Span<float> hN) =>
+                _modelGenCore.TrainForward(input, batchSize, output, h0, default, hN, default);
+
+            void global::ModelGen.IRecurrentModel.TrainForward(global::System.ReadOnlySpan<float> input, int batchSize, global::System.Span<float> output, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.Span<float> hN, global::System.Span<float> cN) =>
+                _modelGenCore.TrainForward(input, batchSize, output, h0, c0, hN, cN);
 
             /// <summary><c>head(output[:, -1])</c>: one prediction per sequence from its last step (forecasting, classification).</summary>
             /// <param name="input"><c>[B, T, I]</c>.</param>
@@ -148,6 +167,47 @@ namespace Demo.Nested
 
             void global::ModelGen.IHeadModel.PredictSequence(global::System.ReadOnlySpan<float> input, int batchSize, global::System.Span<float> predictions, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0) =>
                 _modelGenCore.PredictSequence(input, batchSize, predictions, h0, c0);
+
+            /// <summary><c>head(output[:, -1])</c>. Records what <see cref="Backward"/> needs, which then takes dL/d(prediction) <c>[B, O]</c>.</summary>
+            /// <param name="input"><c>[B, T, I]</c>.</param>
+            /// <param name="batchSize">B.</param>
+            /// <param name="prediction"><c>[B, O]</c>.</param>
+            /// <param name="h0">Initial h <c>[L*D, B, Hout]</c>; empty for zeros.</param>
+            public void TrainPredictLast(global::System.ReadOnlySpan<float> input, int batchSize, global::System.Span<float> prediction, global::System.ReadOnlySpan<float> h0 = default) =>
+                _modelGenCore.TrainPredictLast(input, batchSize, prediction, h0, default);
+
+            void global::ModelGen.IHeadModel.TrainPredictLast(global::System.ReadOnlySpan<float> input, int batchSize, global::System.Span<float> prediction, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0) =>
+                _modelGenCore.TrainPredictLast(input, batchSize, prediction, h0, c0);
+
+            /// <summary><c>head(output)</c>. Records what <see cref="Backward"/> needs, which then takes dL/d(predictions) <c>[B, T, O]</c>.</summary>
+            /// <param name="input"><c>[B, T, I]</c>.</param>
+            /// <param name="batchSize">B.</param>
+            /// <param name="predictions"><c>[B, T, O]</c>.</param>
+            /// <param name="h0">Initial h <c>[L*D, B, Hout]</c>; empty for zeros.</param>
+            public void TrainPredictSequence(global::System.ReadOnlySpan<float> input, int batchSize, global::System.Span<float> predictions, global::System.ReadOnlySpan<float> h0 = default) =>
+                _modelGenCore.TrainPredictSequence(input, batchSize, predictions, h0, default);
+
+            void global::ModelGen.IHeadModel.TrainPredictSequence(global::System.ReadOnlySpan<float> input, int batchSize, global::System.Span<float> predictions, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0) =>
+                _modelGenCore.TrainPredictSequence(input, batchSize, predictions, h0, c0);
+
+            /// <summary>dL/d(parameter) for every parameter, laid out like <see cref="Parameters"/>; <see cref="Backward"/> adds to it.</summary>
+            public global::System.Span<float> Gradients => _modelGenCore.Gradients;
+
+            /// <summary>Sets every gradient to zero (<c>optimizer.zero_grad()</c>).</summary>
+            public void ZeroGradients() => _modelGenCore.ZeroGradients();
+
+            /// <summary>
+            /// Backpropagation through time from the last training forward: adds dL/d(parameter) to <see cref="Gradients"/>
+            /// and writes the gradients with respect to the input and the initial state into the spans that are not empty.
+            /// </summary>
+            /// <param name="upstream">dL/d(what the training forward returned).</param>
+            /// <param name="inputGradient">dL/d(input) <c>[B, T, I]</c>, or empty.</param>
+            /// <param name="h0Gradient">dL/dh0 <c>[L*D, B, Hout]</c>, or empty.</param>
+            public void Backward(global::System.ReadOnlySpan<float> upstream, global::System.Span<float> inputGradient = default, global::System.Span<float> h0Gradient = default) =>
+                _modelGenCore.Backward(upstream, inputGradient, h0Gradient, default);
+
+            void global::ModelGen.IRecurrentModel.Backward(global::System.ReadOnlySpan<float> upstream, global::System.Span<float> inputGradient, global::System.Span<float> h0Gradient, global::System.Span<float> c0Gradient) =>
+                _modelGenCore.Backward(upstream, inputGradient, h0Gradient, c0Gradient);
 
             /// <summary>B of the streaming state (1 until <see cref="ResetState"/> says otherwise).</summary>
             public int StreamBatchSize => _modelGenCore.StreamBatchSize;

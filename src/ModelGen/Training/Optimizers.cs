@@ -1,0 +1,283 @@
+using System.Numerics;
+using System.Runtime.InteropServices;
+
+namespace ModelGen;
+
+/// <summary>
+/// An optimiser over a model's flat parameter and gradient buffers. Its state (momentum, moments, step count)
+/// is allocated once by the constructor; <see cref="Step(IRecurrentModel)"/> allocates nothing.
+/// </summary>
+public abstract class Optimizer
+{
+    /// <summary>Creates the optimiser's state for <paramref name="parameterCount"/> parameters.</summary>
+    protected Optimizer(int parameterCount)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(parameterCount);
+        ParameterCount = parameterCount;
+    }
+
+    /// <summary>Number of parameters the state is sized for.</summary>
+    public int ParameterCount { get; }
+
+    /// <summary>Steps taken so far.</summary>
+    public long StepCount { get; private set; }
+
+    /// <summary>One update of <paramref name="model"/>'s parameters from its gradients.</summary>
+    public void Step(IRecurrentModel model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        Step(model.Parameters, model.Gradients);
+    }
+
+    /// <summary>One update of <paramref name="parameters"/> from <paramref name="gradients"/> (same length).</summary>
+    public void Step(Span<float> parameters, ReadOnlySpan<float> gradients)
+    {
+        if (parameters.Length != ParameterCount || gradients.Length != ParameterCount)
+        {
+            throw new ArgumentException(
+                $"parameters/gradients: expected {ParameterCount} floats each, got {parameters.Length} and {gradients.Length}.");
+        }
+        StepCount++;
+        Update(parameters, gradients, StepCount);
+    }
+
+    /// <summary>The update rule; <paramref name="step"/> counts from 1.</summary>
+    protected abstract void Update(Span<float> parameters, ReadOnlySpan<float> gradients, long step);
+
+    /// <summary>The state tensors by name, for saving and restoring.</summary>
+    protected abstract IEnumerable<(string Name, float[] Values)> StateTensors();
+
+    /// <summary>Writes the state (step count and buffers) as safetensors.</summary>
+    public void SaveState(Stream stream)
+    {
+        var writer = new SafetensorsWriter();
+        writer.AddMetadata("optimizer", GetType().Name);
+        writer.AddMetadata("step", StepCount.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        foreach ((string name, float[] values) in StateTensors()) writer.Add(name, [values.Length], values);
+        writer.WriteTo(stream);
+    }
+
+    /// <summary>Restores state written by <see cref="SaveState"/> from an optimiser of the same kind and size; on error nothing changes.</summary>
+    public void LoadState(Stream stream)
+    {
+        SafetensorsFile file = SafetensorsFile.Read(stream);
+        if (!file.Metadata.TryGetValue("optimizer", out string? kind) || kind != GetType().Name)
+        {
+            throw new SafetensorsException($"Optimizer state is for '{kind ?? "(none)"}', expected {GetType().Name}.");
+        }
+        if (!file.Metadata.TryGetValue("step", out string? stepText)
+            || !long.TryParse(stepText, System.Globalization.CultureInfo.InvariantCulture, out long step) || step < 0)
+        {
+            throw new SafetensorsException("Optimizer state has no valid 'step'.");
+        }
+        var tensors = StateTensors().ToList();
+        foreach ((string name, float[] values) in tensors)
+        {
+            SafetensorsTensor tensor = file[name];
+            if (tensor.DType != "F32" || tensor.ElementCount != values.Length)
+            {
+                throw new SafetensorsException($"Tensor '{name}' is {tensor.DType} {tensor.ShapeText}, expected F32 [{values.Length}].");
+            }
+        }
+        foreach ((string name, float[] values) in tensors) file[name].CopyTo(values);
+        StepCount = step;
+    }
+
+    private protected static Span<Vector<float>> Vectors(Span<float> values) => MemoryMarshal.Cast<float, Vector<float>>(values);
+
+    private protected static ReadOnlySpan<Vector<float>> Vectors(ReadOnlySpan<float> values) => MemoryMarshal.Cast<float, Vector<float>>(values);
+
+    /// <summary>Index of the first element the vector loop did not cover.</summary>
+    private protected static int Tail(int length) => length - length % Vector<float>.Count;
+}
+
+/// <summary>
+/// <c>torch.optim.SGD</c>: with weight decay <c>g += wd·p</c>; with momentum <c>b = g</c> on the first step, then
+/// <c>b = μ·b + (1 − dampening)·g</c>, and <c>g = b</c> (or <c>g + μ·b</c> with Nesterov); <c>p −= lr·g</c>.
+/// </summary>
+public sealed class Sgd : Optimizer
+{
+    private readonly float[] _momentumBuffer;
+
+    /// <summary>Creates SGD for <paramref name="parameterCount"/> parameters with PyTorch's arguments.</summary>
+    public Sgd(int parameterCount, float learningRate, float momentum = 0, float dampening = 0, bool nesterov = false,
+        float weightDecay = 0) : base(parameterCount)
+    {
+        if (nesterov && (momentum <= 0 || dampening != 0))
+        {
+            throw new ArgumentException("Nesterov momentum requires a momentum and zero dampening (as in PyTorch).", nameof(nesterov));
+        }
+        LearningRate = learningRate;
+        Momentum = momentum;
+        Dampening = dampening;
+        Nesterov = nesterov;
+        WeightDecay = weightDecay;
+        _momentumBuffer = momentum != 0 ? new float[parameterCount] : [];
+    }
+
+    /// <summary>lr; may be changed between steps (a schedule).</summary>
+    public float LearningRate { get; set; }
+
+    /// <summary>μ.</summary>
+    public float Momentum { get; }
+
+    /// <summary>dampening.</summary>
+    public float Dampening { get; }
+
+    /// <summary>nesterov.</summary>
+    public bool Nesterov { get; }
+
+    /// <summary>weight_decay.</summary>
+    public float WeightDecay { get; }
+
+    /// <inheritdoc/>
+    protected override void Update(Span<float> parameters, ReadOnlySpan<float> gradients, long step)
+    {
+        for (int i = 0; i < parameters.Length; i++)
+        {
+            float g = gradients[i];
+            if (WeightDecay != 0) g = MathF.FusedMultiplyAdd(WeightDecay, parameters[i], g);
+            if (Momentum != 0)
+            {
+                float buffer = step == 1 ? g : MathF.FusedMultiplyAdd(Momentum, _momentumBuffer[i], (1 - Dampening) * g);
+                _momentumBuffer[i] = buffer;
+                g = Nesterov ? MathF.FusedMultiplyAdd(Momentum, buffer, g) : buffer;
+            }
+            parameters[i] = MathF.FusedMultiplyAdd(-LearningRate, g, parameters[i]);
+        }
+    }
+
+    /// <inheritdoc/>
+    protected override IEnumerable<(string Name, float[] Values)> StateTensors()
+    {
+        if (Momentum != 0) yield return ("momentum_buffer", _momentumBuffer);
+    }
+}
+
+/// <summary>
+/// <c>torch.optim.Adam</c> (and <c>AdamW</c> with <see cref="DecoupledWeightDecay"/>): <c>m = β1·m + (1−β1)·g</c>,
+/// <c>v = β2·v + (1−β2)·g²</c>, <c>p −= lr/(1−β1ᵗ) · m / (√v/√(1−β2ᵗ) + ε)</c>. Weight decay adds <c>wd·p</c> to g
+/// (Adam) or multiplies p by <c>1 − lr·wd</c> first (AdamW).
+/// </summary>
+public class Adam : Optimizer
+{
+    private readonly float[] _expAvg;
+    private readonly float[] _expAvgSq;
+
+    /// <summary>Creates Adam for <paramref name="parameterCount"/> parameters with PyTorch's defaults.</summary>
+    public Adam(int parameterCount, float learningRate = 1e-3f, float beta1 = 0.9f, float beta2 = 0.999f,
+        float epsilon = 1e-8f, float weightDecay = 0) : this(parameterCount, learningRate, beta1, beta2, epsilon, weightDecay, false)
+    {
+    }
+
+    private protected Adam(int parameterCount, float learningRate, float beta1, float beta2, float epsilon,
+        float weightDecay, bool decoupled) : base(parameterCount)
+    {
+        LearningRate = learningRate;
+        Beta1 = beta1;
+        Beta2 = beta2;
+        Epsilon = epsilon;
+        WeightDecay = weightDecay;
+        DecoupledWeightDecay = decoupled;
+        _expAvg = new float[parameterCount];
+        _expAvgSq = new float[parameterCount];
+    }
+
+    /// <summary>lr; may be changed between steps (a schedule).</summary>
+    public float LearningRate { get; set; }
+
+    /// <summary>β1.</summary>
+    public float Beta1 { get; }
+
+    /// <summary>β2.</summary>
+    public float Beta2 { get; }
+
+    /// <summary>ε.</summary>
+    public float Epsilon { get; }
+
+    /// <summary>weight_decay.</summary>
+    public float WeightDecay { get; }
+
+    /// <summary>Whether weight decay is decoupled from the gradient (AdamW).</summary>
+    public bool DecoupledWeightDecay { get; }
+
+    /// <inheritdoc/>
+    protected override void Update(Span<float> parameters, ReadOnlySpan<float> gradients, long step)
+    {
+        float stepSize = (float)(LearningRate / (1 - Math.Pow(Beta1, step)));
+        float correction2Sqrt = (float)Math.Sqrt(1 - Math.Pow(Beta2, step));
+        float decay = DecoupledWeightDecay ? 1 - LearningRate * WeightDecay : 1;
+        float coupledDecay = DecoupledWeightDecay ? 0 : WeightDecay;
+
+        Span<Vector<float>> p = Vectors(parameters), m = Vectors(_expAvg.AsSpan()), v = Vectors(_expAvgSq.AsSpan());
+        ReadOnlySpan<Vector<float>> g = Vectors(gradients);
+        for (int i = 0; i < p.Length; i++)
+        {
+            (p[i], m[i], v[i]) = Update(p[i], g[i], m[i], v[i], stepSize, correction2Sqrt, decay, coupledDecay);
+        }
+        for (int i = Tail(parameters.Length); i < parameters.Length; i++)
+        {
+            (Vector<float> pi, Vector<float> mi, Vector<float> vi) = Update(new Vector<float>(parameters[i]),
+                new Vector<float>(gradients[i]), new Vector<float>(_expAvg[i]), new Vector<float>(_expAvgSq[i]),
+                stepSize, correction2Sqrt, decay, coupledDecay);
+            (parameters[i], _expAvg[i], _expAvgSq[i]) = (pi[0], mi[0], vi[0]);
+        }
+    }
+
+    /// <summary>The rule for one vector of parameters; the tail uses it on broadcast scalars, so every element follows the same arithmetic.</summary>
+    private (Vector<float> P, Vector<float> M, Vector<float> V) Update(Vector<float> p, Vector<float> g, Vector<float> m,
+        Vector<float> v, float stepSize, float correction2Sqrt, float decay, float coupledDecay)
+    {
+        p *= new Vector<float>(decay);
+        g = Vector.FusedMultiplyAdd(new Vector<float>(coupledDecay), p, g);
+        m = Vector.FusedMultiplyAdd(new Vector<float>(1 - Beta1), g - m, m);   // lerp, as PyTorch
+        v = Vector.FusedMultiplyAdd(new Vector<float>(Beta2), v, new Vector<float>(1 - Beta2) * g * g);
+        Vector<float> denominator = Vector.SquareRoot(v) / new Vector<float>(correction2Sqrt) + new Vector<float>(Epsilon);
+        return (p - new Vector<float>(stepSize) * m / denominator, m, v);
+    }
+
+    /// <inheritdoc/>
+    protected override IEnumerable<(string Name, float[] Values)> StateTensors()
+    {
+        yield return ("exp_avg", _expAvg);
+        yield return ("exp_avg_sq", _expAvgSq);
+    }
+}
+
+/// <summary><c>torch.optim.AdamW</c>: Adam with decoupled weight decay (PyTorch's default 0.01).</summary>
+public sealed class AdamW : Adam
+{
+    /// <summary>Creates AdamW for <paramref name="parameterCount"/> parameters with PyTorch's defaults.</summary>
+    public AdamW(int parameterCount, float learningRate = 1e-3f, float beta1 = 0.9f, float beta2 = 0.999f,
+        float epsilon = 1e-8f, float weightDecay = 1e-2f)
+        : base(parameterCount, learningRate, beta1, beta2, epsilon, weightDecay, decoupled: true)
+    {
+    }
+}
+
+/// <summary>Gradient clipping as <c>torch.nn.utils.clip_grad_norm_</c> and <c>clip_grad_value_</c>.</summary>
+public static class GradientClipping
+{
+    /// <summary>
+    /// Scales the gradients by <c>min(1, maxNorm / (‖g‖₂ + 1e-6))</c> and returns the norm before clipping.
+    /// </summary>
+    public static float ClipByNorm(Span<float> gradients, float maxNorm)
+    {
+        double sum = 0;
+        foreach (float g in gradients) sum += (double)g * g;
+        float norm = (float)Math.Sqrt(sum);
+        float coefficient = MathF.Min(1f, maxNorm / (norm + 1e-6f));
+        if (coefficient < 1f)
+        {
+            foreach (ref float g in gradients) g *= coefficient;
+        }
+        return norm;
+    }
+
+    /// <summary>Clamps every gradient to <c>[−clip, clip]</c>.</summary>
+    public static void ClipByValue(Span<float> gradients, float clip)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(clip);
+        foreach (ref float g in gradients) g = Math.Clamp(g, -clip, clip);
+    }
+}
