@@ -200,8 +200,6 @@ internal static class Emitter
     private static void WritePredictions(CodeWriter w, ModelSpec spec)
     {
         bool lstm = spec.Cell == CellKind.Lstm;
-        string stateParameters = lstm ? $"{In} h0 = default, {In} c0 = default" : $"{In} h0 = default";
-        string stateArguments = lstm ? "h0, c0" : "h0, default";
         const string Records = " Records what <see cref=\"Backward\"/> needs, which then takes dL/d";
         foreach ((string name, string result, string shape, string doc) in new[]
         {
@@ -211,19 +209,36 @@ internal static class Emitter
             ("TrainPredictSequence", "predictions", "[B, T, O]", "<c>head(output)</c>." + Records + "(predictions) <c>[B, T, O]</c>."),
         })
         {
+            bool training = name.StartsWith("Train", System.StringComparison.Ordinal);
+            var parameters = new List<string> { $"{In} h0 = default" };
+            var arguments = new List<string> { "h0", lstm ? "c0" : "default" };
+            if (lstm) parameters.Add($"{In} c0 = default");
+            if (training)
+            {
+                parameters.Add($"{Out} hN = default");
+                arguments.AddRange(["hN", lstm ? "cN" : "default"]);
+                if (lstm) parameters.Add($"{Out} cN = default");
+            }
             w.Line($"/// <summary>{doc}</summary>")
              .Line("/// <param name=\"input\"><c>[B, T, I]</c>.</param>")
              .Line("/// <param name=\"batchSize\">B.</param>")
              .Line($"/// <param name=\"{result}\"><c>{shape}</c>.</param>")
              .Line("/// <param name=\"h0\">Initial h <c>[L*D, B, Hout]</c>; empty for zeros.</param>");
             if (lstm) w.Line("/// <param name=\"c0\">Initial c <c>[L*D, B, H]</c>; empty for zeros.</param>");
-            w.Line($"public void {name}({In} input, int batchSize, {Out} {result}, {stateParameters}) =>")
-             .Line($"    _modelGenCore.{name}(input, batchSize, {result}, {stateArguments});");
+            if (training)
+            {
+                w.Line("/// <param name=\"hN\">Final h <c>[L*D, B, Hout]</c>; empty to skip.</param>");
+                if (lstm) w.Line("/// <param name=\"cN\">Final c <c>[L*D, B, H]</c>; empty to skip.</param>");
+            }
+            w.Line($"public void {name}({In} input, int batchSize, {Out} {result}, {string.Join(", ", parameters)}) =>")
+             .Line($"    _modelGenCore.{name}(input, batchSize, {result}, {string.Join(", ", arguments)});");
             if (!lstm)
             {
+                string finals = training ? $", {Out} hN, {Out} cN" : "";
+                string finalArguments = training ? ", hN, cN" : "";
                 w.Line()
-                 .Line($"void {Rt}IHeadModel.{name}({In} input, int batchSize, {Out} {result}, {In} h0, {In} c0) =>")
-                 .Line($"    _modelGenCore.{name}(input, batchSize, {result}, h0, c0);");
+                 .Line($"void {Rt}IHeadModel.{name}({In} input, int batchSize, {Out} {result}, {In} h0, {In} c0{finals}) =>")
+                 .Line($"    _modelGenCore.{name}(input, batchSize, {result}, h0, c0{finalArguments});");
             }
             w.Line();
         }

@@ -130,13 +130,21 @@ public interface IHeadModel : IRecurrentModel
     void PredictSequence(ReadOnlySpan<float> input, int batchSize, Span<float> predictions,
         ReadOnlySpan<float> h0 = default, ReadOnlySpan<float> c0 = default);
 
-    /// <summary><see cref="PredictLast"/> that records for <see cref="IRecurrentModel.Backward"/>, which then takes dL/d(prediction) <c>[B, O]</c>.</summary>
+    /// <summary>
+    /// <see cref="PredictLast"/> that records for <see cref="IRecurrentModel.Backward"/>, which then takes
+    /// dL/d(prediction) <c>[B, O]</c>. <paramref name="hN"/>/<paramref name="cN"/> receive the final state
+    /// when not empty (to carry it into the next chunk in truncated BPTT).
+    /// </summary>
     void TrainPredictLast(ReadOnlySpan<float> input, int batchSize, Span<float> prediction,
-        ReadOnlySpan<float> h0 = default, ReadOnlySpan<float> c0 = default);
+        ReadOnlySpan<float> h0 = default, ReadOnlySpan<float> c0 = default, Span<float> hN = default, Span<float> cN = default);
 
-    /// <summary><see cref="PredictSequence"/> that records for <see cref="IRecurrentModel.Backward"/>, which then takes dL/d(predictions) <c>[B, T, O]</c>.</summary>
+    /// <summary>
+    /// <see cref="PredictSequence"/> that records for <see cref="IRecurrentModel.Backward"/>, which then takes
+    /// dL/d(predictions) <c>[B, T, O]</c>. <paramref name="hN"/>/<paramref name="cN"/> receive the final state
+    /// when not empty.
+    /// </summary>
     void TrainPredictSequence(ReadOnlySpan<float> input, int batchSize, Span<float> predictions,
-        ReadOnlySpan<float> h0 = default, ReadOnlySpan<float> c0 = default);
+        ReadOnlySpan<float> h0 = default, ReadOnlySpan<float> c0 = default, Span<float> hN = default, Span<float> cN = default);
 }
 
 /// <summary>

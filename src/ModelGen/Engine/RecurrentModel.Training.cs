@@ -60,13 +60,14 @@ public sealed partial class RecurrentModel<TSpec>
     /// then takes dL/d(prediction) <c>[B, O]</c>.
     /// </summary>
     public void TrainPredictLast(ReadOnlySpan<float> input, int batchSize, Span<float> prediction,
-        ReadOnlySpan<float> h0, ReadOnlySpan<float> c0)
+        ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, Span<float> hN = default, Span<float> cN = default)
     {
         RequireHead();
         int steps = SequenceLength(input, batchSize);
         CheckLength(nameof(prediction), prediction.Length, batchSize, 1, OutputSize, "[B, O]");
         CheckStates(batchSize, h0, c0, nameof(h0), nameof(c0));
-        Span<float> output = Record(input, batchSize, steps, h0, c0, default, default, default);
+        CheckStates(batchSize, hN, cN, nameof(hN), nameof(cN));
+        Span<float> output = Record(input, batchSize, steps, h0, c0, hN, cN, default);
         ApplyHead(output[((steps - 1) * OutputFeatures)..], steps * OutputFeatures, batchSize, prediction);
         _trained = TrainedOutput.LastPrediction;
     }
@@ -76,13 +77,14 @@ public sealed partial class RecurrentModel<TSpec>
     /// then takes dL/d(predictions) <c>[B, T, O]</c>.
     /// </summary>
     public void TrainPredictSequence(ReadOnlySpan<float> input, int batchSize, Span<float> predictions,
-        ReadOnlySpan<float> h0, ReadOnlySpan<float> c0)
+        ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, Span<float> hN = default, Span<float> cN = default)
     {
         RequireHead();
         int steps = SequenceLength(input, batchSize);
         CheckLength(nameof(predictions), predictions.Length, batchSize, steps, OutputSize, "[B, T, O]");
         CheckStates(batchSize, h0, c0, nameof(h0), nameof(c0));
-        Span<float> output = Record(input, batchSize, steps, h0, c0, default, default, default);
+        CheckStates(batchSize, hN, cN, nameof(hN), nameof(cN));
+        Span<float> output = Record(input, batchSize, steps, h0, c0, hN, cN, default);
         ApplyHead(output, OutputFeatures, batchSize * steps, predictions);
         _trained = TrainedOutput.SequencePrediction;
     }

@@ -173,22 +173,24 @@ namespace Demo.Nested
             /// <param name="batchSize">B.</param>
             /// <param name="prediction"><c>[B, O]</c>.</param>
             /// <param name="h0">Initial h <c>[L*D, B, Hout]</c>; empty for zeros.</param>
-            public void TrainPredictLast(global::System.ReadOnlySpan<float> input, int batchSize, global::System.Span<float> prediction, global::System.ReadOnlySpan<float> h0 = default) =>
-                _modelGenCore.TrainPredictLast(input, batchSize, prediction, h0, default);
+            /// <param name="hN">Final h <c>[L*D, B, Hout]</c>; empty to skip.</param>
+            public void TrainPredictLast(global::System.ReadOnlySpan<float> input, int batchSize, global::System.Span<float> prediction, global::System.ReadOnlySpan<float> h0 = default, global::System.Span<float> hN = default) =>
+                _modelGenCore.TrainPredictLast(input, batchSize, prediction, h0, default, hN, default);
 
-            void global::ModelGen.IHeadModel.TrainPredictLast(global::System.ReadOnlySpan<float> input, int batchSize, global::System.Span<float> prediction, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0) =>
-                _modelGenCore.TrainPredictLast(input, batchSize, prediction, h0, c0);
+            void global::ModelGen.IHeadModel.TrainPredictLast(global::System.ReadOnlySpan<float> input, int batchSize, global::System.Span<float> prediction, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.Span<float> hN, global::System.Span<float> cN) =>
+                _modelGenCore.TrainPredictLast(input, batchSize, prediction, h0, c0, hN, cN);
 
             /// <summary><c>head(output)</c>. Records what <see cref="Backward"/> needs, which then takes dL/d(predictions) <c>[B, T, O]</c>.</summary>
             /// <param name="input"><c>[B, T, I]</c>.</param>
             /// <param name="batchSize">B.</param>
             /// <param name="predictions"><c>[B, T, O]</c>.</param>
             /// <param name="h0">Initial h <c>[L*D, B, Hout]</c>; empty for zeros.</param>
-            public void TrainPredictSequence(global::System.ReadOnlySpan<float> input, int batchSize, global::System.Span<float> predictions, global::System.ReadOnlySpan<float> h0 = default) =>
-                _modelGenCore.TrainPredictSequence(input, batchSize, predictions, h0, default);
+            /// <param name="hN">Final h <c>[L*D, B, Hout]</c>; empty to skip.</param>
+            public void TrainPredictSequence(global::System.ReadOnlySpan<float> input, int batchSize, global::System.Span<float> predictions, global::System.ReadOnlySpan<float> h0 = default, global::System.Span<float> hN = default) =>
+                _modelGenCore.TrainPredictSequence(input, batchSize, predictions, h0, default, hN, default);
 
-            void global::ModelGen.IHeadModel.TrainPredictSequence(global::System.ReadOnlySpan<float> input, int batchSize, global::System.Span<float> predictions, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0) =>
-                _modelGenCore.TrainPredictSequence(input, batchSize, predictions, h0, c0);
+            void global::ModelGen.IHeadModel.TrainPredictSequence(global::System.ReadOnlySpan<float> input, int batchSize, global::System.Span<float> predictions, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.Span<float> hN, global::System.Span<float> cN) =>
+                _modelGenCore.TrainPredictSequence(input, batchSize, predictions, h0, c0, hN, cN);
 
             /// <summary>dL/d(parameter) for every parameter, laid out like <see cref="Parameters"/>; <see cref="Backward"/> adds to it.</summary>
             public global::System.Span<float> Gradients => _modelGenCore.Gradients;

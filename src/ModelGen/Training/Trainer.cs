@@ -1,0 +1,159 @@
+namespace ModelGen;
+
+/// <summary>
+/// One call per optimisation step on a batch: training forward, loss, zero-grad, backward, optional gradient
+/// clipping, optimiser step — the five lines of a PyTorch training loop. Buffers for predictions and loss
+/// gradients grow on the first step that needs them; warm steps allocate nothing.
+/// </summary>
+/// <remarks>
+/// With <see cref="CarryState"/> the final state of each step's sequences becomes the initial state of the
+/// next step's (same batch size): truncated backpropagation through time over a long stream cut into chunks,
+/// with the gradient stopped at every chunk boundary. <see cref="ResetCarriedState"/> starts a new stream.
+/// </remarks>
+public sealed partial class Trainer
+{
+    private float[] _predictions = [];
+    private float[] _lossGradient = [];
+    private float[] _stateH = [];
+    private float[] _stateC = [];
+    private float[] _nextH = [];
+    private float[] _nextC = [];
+    private bool _hasState;
+
+    /// <summary>Trains <paramref name="model"/> with <paramref name="optimizer"/>, sized for the model's parameters.</summary>
+    public Trainer(IHeadModel model, Optimizer optimizer)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(optimizer);
+        if (optimizer.ParameterCount != model.ParameterCount)
+        {
+            throw new ArgumentException(
+                $"optimizer: sized for {optimizer.ParameterCount} parameters, the model has {model.ParameterCount}.", nameof(optimizer));
+        }
+        Model = model;
+        Optimizer = optimizer;
+    }
+
+    /// <summary>The model being trained.</summary>
+    public IHeadModel Model { get; }
+
+    /// <summary>The optimiser applied after each backward pass.</summary>
+    public Optimizer Optimizer { get; }
+
+    /// <summary>When set, gradients are scaled to this global L2 norm at most (<c>clip_grad_norm_</c>).</summary>
+    public float? ClipGradientNorm { get; set; }
+
+    /// <summary>When set, every gradient is clamped to ±this value (<c>clip_grad_value_</c>).</summary>
+    public float? ClipGradientValue { get; set; }
+
+    /// <summary>Carry the final state of each step into the next (truncated BPTT); see the remarks.</summary>
+    public bool CarryState { get; set; }
+
+    /// <summary>The global gradient norm measured by the last step when <see cref="ClipGradientNorm"/> is set.</summary>
+    public float LastGradientNorm { get; private set; }
+
+    /// <summary>Forgets the carried state: the next step starts from zeros.</summary>
+    public void ResetCarriedState() => _hasState = false;
+
+    /// <summary>
+    /// Sequence → one regression: <c>mse_loss(head(output[:, -1]), target)</c> for input <c>[B, T, I]</c> and
+    /// target <c>[B, O]</c>. Returns the loss before the step.
+    /// </summary>
+    public float TrainLast(ReadOnlySpan<float> input, int batchSize, ReadOnlySpan<float> target)
+    {
+        Span<float> prediction = Buffers(batchSize * Model.OutputSize);
+        RunForward(input, batchSize, prediction, sequence: false);
+        float loss = Losses.MeanSquaredError(prediction, target, _lossGradient.AsSpan(0, prediction.Length));
+        return Finish(loss, prediction.Length);
+    }
+
+    /// <summary>
+    /// Sequence → one classification: <c>cross_entropy(head(output[:, -1]), classes)</c> for input
+    /// <c>[B, T, I]</c> and class indices <c>[B]</c>. Returns the loss before the step.
+    /// </summary>
+    public float TrainLastClasses(ReadOnlySpan<float> input, int batchSize, ReadOnlySpan<int> classes)
+    {
+        Span<float> logits = Buffers(batchSize * Model.OutputSize);
+        RunForward(input, batchSize, logits, sequence: false);
+        float loss = Losses.CrossEntropy(logits, Model.OutputSize, classes, _lossGradient.AsSpan(0, logits.Length));
+        return Finish(loss, logits.Length);
+    }
+
+    /// <summary>
+    /// Sequence → sequence regression: <c>mse_loss(head(output), targets)</c> for input <c>[B, T, I]</c> and
+    /// targets <c>[B, T, O]</c>. Returns the loss before the step.
+    /// </summary>
+    public float TrainSequence(ReadOnlySpan<float> input, int batchSize, ReadOnlySpan<float> targets)
+    {
+        Span<float> predictions = Buffers(targets.Length);
+        RunForward(input, batchSize, predictions, sequence: true);
+        float loss = Losses.MeanSquaredError(predictions, targets, _lossGradient.AsSpan(0, predictions.Length));
+        return Finish(loss, predictions.Length);
+    }
+
+    /// <summary>
+    /// Sequence → sequence classification (language models, taggers): <c>cross_entropy</c> of the logits
+    /// <c>[B·T, O]</c> against class indices <c>[B, T]</c>, mean over all B·T positions. Returns the loss before the step.
+    /// </summary>
+    public float TrainSequenceClasses(ReadOnlySpan<float> input, int batchSize, ReadOnlySpan<int> classes)
+    {
+        Span<float> logits = Buffers(classes.Length * Model.OutputSize);
+        RunForward(input, batchSize, logits, sequence: true);
+        float loss = Losses.CrossEntropy(logits, Model.OutputSize, classes, _lossGradient.AsSpan(0, logits.Length));
+        return Finish(loss, logits.Length);
+    }
+
+    private Span<float> Buffers(int length)
+    {
+        if (_predictions.Length < length)
+        {
+            _predictions = new float[length];
+            _lossGradient = new float[length];
+        }
+        return _predictions.AsSpan(0, length);
+    }
+
+    private void RunForward(ReadOnlySpan<float> input, int batchSize, Span<float> result, bool sequence)
+    {
+        Span<float> hN = default, cN = default;
+        ReadOnlySpan<float> h0 = default, c0 = default;
+        if (CarryState)
+        {
+            int layers = Model.NumLayers * Model.NumDirections;
+            int hLength = layers * batchSize * Model.StateSize;
+            int cLength = Model.Cell == CellKind.Lstm ? layers * batchSize * Model.HiddenSize : 0;
+            if (_stateH.Length != hLength || _stateC.Length != cLength)
+            {
+                (_stateH, _nextH, _stateC, _nextC) = (new float[hLength], new float[hLength], new float[cLength], new float[cLength]);
+                _hasState = false;
+            }
+            if (_hasState)
+            {
+                h0 = _stateH;
+                c0 = _stateC;
+            }
+            hN = _nextH;
+            cN = _nextC;
+        }
+        if (sequence) Model.TrainPredictSequence(input, batchSize, result, h0, c0, hN, cN);
+        else Model.TrainPredictLast(input, batchSize, result, h0, c0, hN, cN);
+        if (CarryState)
+        {
+            // The carried state is a value, not a path for gradients: the next chunk starts from it detached.
+            (_stateH, _nextH) = (_nextH, _stateH);
+            (_stateC, _nextC) = (_nextC, _stateC);
+            _hasState = true;
+        }
+    }
+
+    private float Finish(float loss, int gradientLength)
+    {
+        Model.ZeroGradients();
+        Model.Backward(_lossGradient.AsSpan(0, gradientLength), default, default, default);
+        Span<float> gradients = Model.Gradients;
+        if (ClipGradientValue is float clip) GradientClipping.ClipByValue(gradients, clip);
+        if (ClipGradientNorm is float maxNorm) LastGradientNorm = GradientClipping.ClipByNorm(gradients, maxNorm);
+        Optimizer.Step(Model);
+        return loss;
+    }
+}
