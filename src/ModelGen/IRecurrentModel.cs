@@ -74,6 +74,15 @@ public interface IRecurrentModel
     void ZeroGradients();
 
     /// <summary>
+    /// PyTorch's <c>dropout</c> between stacked layers, applied by training forwards only: each output of every
+    /// layer but the last is zeroed with this probability and the rest scaled by 1/(1 − p). Default 0.
+    /// </summary>
+    float Dropout { get; set; }
+
+    /// <summary>Restarts the generator of the dropout masks: the same seed gives the same masks.</summary>
+    void SeedDropout(ulong seed);
+
+    /// <summary>
     /// <see cref="Forward"/> that also records what <see cref="Backward"/> needs (an inference forward records
     /// nothing). <see cref="Backward"/> then takes dL/d(output) <c>[B, T, D*Hout]</c>.
     /// </summary>

@@ -16,6 +16,7 @@ public sealed partial class RecurrentModel<TSpec>
     private float[]? _gradients;
     // The training record: written by a training forward, read by Backward.
     private TrainedOutput _trained;
+    private float _recordDropout;
     private int _trainedBatch;
     private int _trainedSteps;
     private float[] _recordInput = [];
@@ -30,6 +31,29 @@ public sealed partial class RecurrentModel<TSpec>
     private float[] _dH = [];
     private float[] _dC = [];
     private float[] _backwardScratch = [];
+    // Dropout between layers (training forwards only): a mask per layer below the top, and its output with the
+    // mask applied, which is what the layer above read.
+    private float _dropout;
+    private SplitMix64 _dropoutRandom = new(0);
+    private float[] _recordMasks = [];
+    private float[] _recordDropped = [];
+
+    /// <summary>
+    /// PyTorch's <c>dropout</c>: in training forwards, each output of every layer but the last is zeroed with
+    /// this probability and the others scaled by 1/(1 − p). Inference forwards never drop. Default 0.
+    /// </summary>
+    public float Dropout
+    {
+        get => _dropout;
+        set
+        {
+            if (!(value >= 0 && value < 1)) throw new ArgumentOutOfRangeException(nameof(value), value, "Dropout must be in [0, 1).");
+            _dropout = value;
+        }
+    }
+
+    /// <summary>Restarts the dropout masks' generator: the same seed gives the same masks in the same training forwards.</summary>
+    public void SeedDropout(ulong seed) => _dropoutRandom = new SplitMix64(seed);
 
     /// <summary>
     /// The gradient buffer, laid out like <see cref="Parameters"/>; <see cref="Backward"/> adds to it, so call
@@ -144,7 +168,9 @@ public sealed partial class RecurrentModel<TSpec>
         {
             Span<float> dSource = layer > 0 ? DSequence(layer - 1).AsSpan(0, sequence) : inputGradient;
             if (layer > 0) dSource.Clear();
-            ReadOnlySpan<float> source = layer > 0 ? _recordOutputs.AsSpan((layer - 1) * sequence, sequence) : _recordInput.AsSpan(0, rows * InputSize);
+            ReadOnlySpan<float> source = layer == 0 ? _recordInput.AsSpan(0, rows * InputSize)
+                : _recordDropout > 0 ? _recordDropped.AsSpan((layer - 1) * sequence, sequence)
+                : _recordOutputs.AsSpan((layer - 1) * sequence, sequence);
             for (int direction = 0; direction < NumDirections; direction++)
             {
                 int index = layer * NumDirections + direction;
@@ -175,7 +201,27 @@ public sealed partial class RecurrentModel<TSpec>
                 if (layer == 0) BackwardLayer<FirstLayerInput<TSpec>>(ref pass);
                 else BackwardLayer<UpperLayerInput<TSpec>>(ref pass);
             }
+            if (layer > 0 && _recordDropout > 0)
+            {
+                // Through the dropout below this layer: d(output) = d(dropped) ⊙ mask.
+                ReadOnlySpan<float> mask = _recordMasks.AsSpan((layer - 1) * sequence, sequence);
+                for (int i = 0; i < dSource.Length; i++) dSource[i] *= mask[i];
+            }
         }
+    }
+
+    /// <summary>Draws layer <paramref name="layer"/>'s dropout mask and returns its output with the mask applied.</summary>
+    private Span<float> DropOut(int layer, ReadOnlySpan<float> output)
+    {
+        Span<float> mask = _recordMasks.AsSpan(layer * output.Length, output.Length);
+        Span<float> dropped = _recordDropped.AsSpan(layer * output.Length, output.Length);
+        float keep = 1f / (1f - _dropout);
+        for (int i = 0; i < output.Length; i++)
+        {
+            mask[i] = _dropoutRandom.NextUniform(0f, 1f) < _dropout ? 0f : keep;
+            dropped[i] = output[i] * mask[i];
+        }
+        return dropped;
     }
 
     private static void BackwardLayer<TInput>(scoped ref BackwardPass pass) where TInput : struct, IDim
@@ -215,6 +261,7 @@ public sealed partial class RecurrentModel<TSpec>
         _trained = TrainedOutput.None;
         _trainedBatch = batch;
         _trainedSteps = steps;
+        _recordDropout = _dropout;
         input.CopyTo(_recordInput);
         CopyOrZero(h0, _recordH0.AsSpan(0, NumLayers * NumDirections * batch * StateSize));
         CopyOrZero(c0, _recordC0.AsSpan(0, NumLayers * NumDirections * batch * HiddenSize));
@@ -241,6 +288,8 @@ public sealed partial class RecurrentModel<TSpec>
             _recordGates = new float[layers * rows * GateCount * cStride];
             _recordCells = new float[layers * rows * cStride];
             _dSequenceA = new float[rows * OutputFeatures];
+            _recordMasks = new float[(NumLayers - 1) * rows * OutputFeatures];
+            _recordDropped = new float[(NumLayers - 1) * rows * OutputFeatures];
             _dSequenceB = NumLayers > 1 ? new float[rows * OutputFeatures] : [];
         }
         if (_recordH0.Length < layers * batch * StateSize)

@@ -328,7 +328,7 @@ public sealed partial class RecurrentModel<TSpec> where TSpec : struct, IRecurre
                 if (layer == 0) RunLayer<FirstLayerInput<TSpec>, TCache>(ref pass);
                 else RunLayer<UpperLayerInput<TSpec>, TCache>(ref pass);
             }
-            source = destination;
+            source = TCache.Enabled && layer < NumLayers - 1 && _dropout > 0 ? DropOut(layer, destination) : destination;
         }
         if (TCache.Enabled && !output.IsEmpty && !output.Overlaps(source)) source.CopyTo(output);
     }

@@ -198,6 +198,12 @@ namespace Demo.Nested
             /// <summary>Sets every gradient to zero (<c>optimizer.zero_grad()</c>).</summary>
             public void ZeroGradients() => _modelGenCore.ZeroGradients();
 
+            /// <inheritdoc cref="global::ModelGen.IRecurrentModel.Dropout"/>
+            public float Dropout { get => _modelGenCore.Dropout; set => _modelGenCore.Dropout = value; }
+
+            /// <inheritdoc cref="global::ModelGen.IRecurrentModel.SeedDropout"/>
+            public void SeedDropout(ulong seed) => _modelGenCore.SeedDropout(seed);
+
             /// <summary>
             /// Backpropagation through time from the last training forward: adds dL/d(parameter) to <see cref="Gradients"/>
             /// and writes the gradients with respect to the input and the initial state into the spans that are not empty.
