@@ -72,16 +72,17 @@ public sealed class ReferenceCase
 
     public bool Has(string name) => File.Tensors.ContainsKey(name);
 
+    /// <summary>Loads the file's weights into the model; returns B, T and the input and initial state (c0 empty unless LSTM).</summary>
+    private (int Batch, int Steps, float[] Input, float[] H0, float[] C0) LoadInto(IRecurrentModel model)
+    {
+        using (FileStream stream = System.IO.File.OpenRead(Path)) model.LoadSafetensors(stream);
+        return (MetaInt("batch"), MetaInt("seq_len"), Tensor("input"), Tensor("h0"), model.Cell == CellKind.Lstm ? Tensor("c0") : []);
+    }
+
     /// <summary>Loads the file's weights into the model and checks every forward result it holds.</summary>
     public void CheckForward(IRecurrentModel model)
     {
-        using (FileStream stream = System.IO.File.OpenRead(Path)) model.LoadSafetensors(stream);
-        int batch = MetaInt("batch");
-        int steps = MetaInt("seq_len");
-        bool lstm = model.Cell == CellKind.Lstm;
-        float[] input = Tensor("input");
-        float[] h0 = Tensor("h0");
-        float[] c0 = lstm ? Tensor("c0") : [];
+        (int batch, int steps, float[] input, float[] h0, float[] c0) = LoadInto(model);
 
         var output = new float[batch * steps * model.OutputFeatures];
         var hN = new float[h0.Length];
@@ -89,7 +90,7 @@ public sealed class ReferenceCase
         model.Forward(input, batch, output, h0, c0, hN, cN);
         AssertClose("output", Tensor("output"), output);
         AssertClose("h_n", Tensor("h_n"), hN);
-        if (lstm) AssertClose("c_n", Tensor("c_n"), cN);
+        if (model.Cell == CellKind.Lstm) AssertClose("c_n", Tensor("c_n"), cN);
 
         if (model is IHeadModel head)
         {
@@ -115,13 +116,7 @@ public sealed class ReferenceCase
     /// </summary>
     public void CheckGradients(IHeadModel model)
     {
-        using (FileStream stream = System.IO.File.OpenRead(Path)) model.LoadSafetensors(stream);
-        int batch = MetaInt("batch");
-        int steps = MetaInt("seq_len");
-        bool lstm = model.Cell == CellKind.Lstm;
-        float[] input = Tensor("input");
-        float[] h0 = Tensor("h0");
-        float[] c0 = lstm ? Tensor("c0") : [];
+        (int batch, int steps, float[] input, float[] h0, float[] c0) = LoadInto(model);
         var last = new float[batch * model.OutputSize];
         var sequence = new float[batch * steps * model.OutputSize];
 

@@ -2,8 +2,8 @@ using ModelGen.Kernels;
 
 namespace ModelGen;
 
-/// <summary>What the last training forward computed, which decides the shape of the upstream gradient.</summary>
-internal enum TrainedOutput
+/// <summary>What a forward call returns; for the last training forward, what Backward's upstream is the gradient of.</summary>
+internal enum ForwardResult
 {
     None,
     Output,
@@ -15,7 +15,7 @@ public sealed partial class RecurrentModel<TSpec>
 {
     private float[]? _gradients;
     // The training record: written by a training forward, read by Backward.
-    private TrainedOutput _trained;
+    private ForwardResult _trained;
     private float _recordDropout;
     private int _trainedBatch;
     private int _trainedSteps;
@@ -71,12 +71,8 @@ public sealed partial class RecurrentModel<TSpec>
     public void TrainForward(ReadOnlySpan<float> input, int batchSize, Span<float> output,
         ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, Span<float> hN, Span<float> cN)
     {
-        int steps = SequenceLength(input, batchSize);
-        CheckLength(nameof(output), output.Length, batchSize, steps, OutputFeatures, "[B, T, D*Hout]");
-        CheckStates(batchSize, h0, c0, nameof(h0), nameof(c0));
-        CheckStates(batchSize, hN, cN, nameof(hN), nameof(cN));
-        Record(input, batchSize, steps, h0, c0, hN, cN, output);
-        _trained = TrainedOutput.Output;
+        int steps = CheckCall(ForwardResult.Output, input, batchSize, output.Length, h0, c0, hN, cN);
+        Record(ForwardResult.Output, input, batchSize, steps, h0, c0, hN, cN, output);
     }
 
     /// <summary>
@@ -86,14 +82,9 @@ public sealed partial class RecurrentModel<TSpec>
     public void TrainPredictLast(ReadOnlySpan<float> input, int batchSize, Span<float> prediction,
         ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, Span<float> hN = default, Span<float> cN = default)
     {
-        RequireHead();
-        int steps = SequenceLength(input, batchSize);
-        CheckLength(nameof(prediction), prediction.Length, batchSize, 1, OutputSize, "[B, O]");
-        CheckStates(batchSize, h0, c0, nameof(h0), nameof(c0));
-        CheckStates(batchSize, hN, cN, nameof(hN), nameof(cN));
-        Span<float> output = Record(input, batchSize, steps, h0, c0, hN, cN, default);
-        ApplyHead(output[((steps - 1) * OutputFeatures)..], steps * OutputFeatures, batchSize, prediction);
-        _trained = TrainedOutput.LastPrediction;
+        int steps = CheckCall(ForwardResult.LastPrediction, input, batchSize, prediction.Length, h0, c0, hN, cN);
+        Span<float> output = Record(ForwardResult.LastPrediction, input, batchSize, steps, h0, c0, hN, cN, default);
+        Predict(ForwardResult.LastPrediction, output, batchSize, steps, prediction);
     }
 
     /// <summary>
@@ -103,14 +94,9 @@ public sealed partial class RecurrentModel<TSpec>
     public void TrainPredictSequence(ReadOnlySpan<float> input, int batchSize, Span<float> predictions,
         ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, Span<float> hN = default, Span<float> cN = default)
     {
-        RequireHead();
-        int steps = SequenceLength(input, batchSize);
-        CheckLength(nameof(predictions), predictions.Length, batchSize, steps, OutputSize, "[B, T, O]");
-        CheckStates(batchSize, h0, c0, nameof(h0), nameof(c0));
-        CheckStates(batchSize, hN, cN, nameof(hN), nameof(cN));
-        Span<float> output = Record(input, batchSize, steps, h0, c0, hN, cN, default);
-        ApplyHead(output, OutputFeatures, batchSize * steps, predictions);
-        _trained = TrainedOutput.SequencePrediction;
+        int steps = CheckCall(ForwardResult.SequencePrediction, input, batchSize, predictions.Length, h0, c0, hN, cN);
+        Span<float> output = Record(ForwardResult.SequencePrediction, input, batchSize, steps, h0, c0, hN, cN, default);
+        Predict(ForwardResult.SequencePrediction, output, batchSize, steps, predictions);
     }
 
     /// <summary>
@@ -127,20 +113,11 @@ public sealed partial class RecurrentModel<TSpec>
     public void Backward(ReadOnlySpan<float> upstream, Span<float> inputGradient, Span<float> h0Gradient, Span<float> c0Gradient)
     {
         int batch = _trainedBatch, steps = _trainedSteps, rows = batch * steps, sequence = rows * OutputFeatures;
-        switch (_trained)
+        if (_trained == ForwardResult.None)
         {
-            case TrainedOutput.None:
-                throw new InvalidOperationException("Backward needs a training forward first (TrainForward, TrainPredictLast or TrainPredictSequence).");
-            case TrainedOutput.Output:
-                CheckLength(nameof(upstream), upstream.Length, batch, steps, OutputFeatures, "[B, T, D*Hout]");
-                break;
-            case TrainedOutput.LastPrediction:
-                CheckLength(nameof(upstream), upstream.Length, batch, 1, OutputSize, "[B, O]");
-                break;
-            default:
-                CheckLength(nameof(upstream), upstream.Length, batch, steps, OutputSize, "[B, T, O]");
-                break;
+            throw new InvalidOperationException("Backward needs a training forward first (TrainForward, TrainPredictLast or TrainPredictSequence).");
         }
+        CheckResultLength(_trained, upstream.Length, batch, steps, nameof(upstream));
         if (!inputGradient.IsEmpty) CheckLength(nameof(inputGradient), inputGradient.Length, batch, steps, InputSize, "[B, T, I]");
         CheckStates(batch, h0Gradient, c0Gradient, nameof(h0Gradient), nameof(c0Gradient));
 
@@ -149,10 +126,10 @@ public sealed partial class RecurrentModel<TSpec>
         ReadOnlySpan<float> top = _recordOutputs.AsSpan((NumLayers - 1) * sequence, sequence);
         switch (_trained)
         {
-            case TrainedOutput.Output:
+            case ForwardResult.Output:
                 upstream.CopyTo(dTop);
                 break;
-            case TrainedOutput.LastPrediction:
+            case ForwardResult.LastPrediction:
                 dTop.Clear();
                 HeadBackward(top[((steps - 1) * OutputFeatures)..], steps * OutputFeatures, batch, upstream, dTop[((steps - 1) * OutputFeatures)..]);
                 break;
@@ -253,12 +230,12 @@ public sealed partial class RecurrentModel<TSpec>
     }
 
     /// <summary>The training forward: records the input, the initial state and every layer's output and cells.</summary>
-    private Span<float> Record(ReadOnlySpan<float> input, int batch, int steps, ReadOnlySpan<float> h0, ReadOnlySpan<float> c0,
-        Span<float> hN, Span<float> cN, Span<float> output)
+    private Span<float> Record(ForwardResult result, ReadOnlySpan<float> input, int batch, int steps, ReadOnlySpan<float> h0,
+        ReadOnlySpan<float> c0, Span<float> hN, Span<float> cN, Span<float> output)
     {
         EnsureWorkspace(batch, steps);
         EnsureTrainingWorkspace(batch, steps);
-        _trained = TrainedOutput.None;
+        _trained = ForwardResult.None;
         _trainedBatch = batch;
         _trainedSteps = steps;
         _recordDropout = _dropout;
@@ -267,6 +244,7 @@ public sealed partial class RecurrentModel<TSpec>
         CopyOrZero(c0, _recordC0.AsSpan(0, NumLayers * NumDirections * batch * HiddenSize));
         int sequence = batch * steps * OutputFeatures;
         Run<RecordCache>(input, batch, steps, h0, c0, hN, cN, output);
+        _trained = result;
         return _recordOutputs.AsSpan((NumLayers - 1) * sequence, sequence);
     }
 

@@ -118,10 +118,7 @@ public sealed partial class RecurrentModel<TSpec> where TSpec : struct, IRecurre
     public void Forward(ReadOnlySpan<float> input, int batchSize, Span<float> output,
         ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, Span<float> hN, Span<float> cN)
     {
-        int steps = SequenceLength(input, batchSize);
-        CheckLength(nameof(output), output.Length, batchSize, steps, OutputFeatures, "[B, T, D*Hout]");
-        CheckStates(batchSize, h0, c0, nameof(h0), nameof(c0));
-        CheckStates(batchSize, hN, cN, nameof(hN), nameof(cN));
+        int steps = CheckCall(ForwardResult.Output, input, batchSize, output.Length, h0, c0, hN, cN);
         EnsureWorkspace(batchSize, steps);
         Run(input, batchSize, steps, h0, c0, hN, cN, output);
     }
@@ -130,27 +127,18 @@ public sealed partial class RecurrentModel<TSpec> where TSpec : struct, IRecurre
     public void PredictLast(ReadOnlySpan<float> input, int batchSize, Span<float> prediction,
         ReadOnlySpan<float> h0, ReadOnlySpan<float> c0)
     {
-        RequireHead();
-        int steps = SequenceLength(input, batchSize);
-        CheckLength(nameof(prediction), prediction.Length, batchSize, 1, OutputSize, "[B, O]");
-        CheckStates(batchSize, h0, c0, nameof(h0), nameof(c0));
+        int steps = CheckCall(ForwardResult.LastPrediction, input, batchSize, prediction.Length, h0, c0, default, default);
         EnsureWorkspace(batchSize, steps);
-        Span<float> output = RunToWorkspace(input, batchSize, steps, h0, c0);
-        // head(output[:, -1]): row b of the last step starts at (b*T + T-1) * D*Hout.
-        ApplyHead(output[((steps - 1) * OutputFeatures)..], steps * OutputFeatures, batchSize, prediction);
+        Predict(ForwardResult.LastPrediction, RunToWorkspace(input, batchSize, steps, h0, c0), batchSize, steps, prediction);
     }
 
     /// <summary>See <see cref="IHeadModel.PredictSequence"/>.</summary>
     public void PredictSequence(ReadOnlySpan<float> input, int batchSize, Span<float> predictions,
         ReadOnlySpan<float> h0, ReadOnlySpan<float> c0)
     {
-        RequireHead();
-        int steps = SequenceLength(input, batchSize);
-        CheckLength(nameof(predictions), predictions.Length, batchSize, steps, OutputSize, "[B, T, O]");
-        CheckStates(batchSize, h0, c0, nameof(h0), nameof(c0));
+        int steps = CheckCall(ForwardResult.SequencePrediction, input, batchSize, predictions.Length, h0, c0, default, default);
         EnsureWorkspace(batchSize, steps);
-        Span<float> output = RunToWorkspace(input, batchSize, steps, h0, c0);
-        ApplyHead(output, OutputFeatures, batchSize * steps, predictions);
+        Predict(ForwardResult.SequencePrediction, RunToWorkspace(input, batchSize, steps, h0, c0), batchSize, steps, predictions);
     }
 
     /// <summary>Zeros the streaming state and sets its batch size (allocates only when the batch size changes).</summary>
@@ -186,8 +174,7 @@ public sealed partial class RecurrentModel<TSpec> where TSpec : struct, IRecurre
         CheckLength(nameof(input), input.Length, batch, 1, InputSize, "[B, I]");
         CheckLength(nameof(prediction), prediction.Length, batch, 1, OutputSize, "[B, O]");
         EnsureWorkspace(batch, 1);
-        Span<float> output = RunToWorkspace(input, batch, 1, _streamH, _streamC, _streamH, _streamC);
-        ApplyHead(output, OutputFeatures, batch, prediction);
+        Predict(ForwardResult.SequencePrediction, RunToWorkspace(input, batch, 1, _streamH, _streamC, _streamH, _streamC), batch, 1, prediction);
     }
 
     /// <summary>
@@ -344,6 +331,39 @@ public sealed partial class RecurrentModel<TSpec> where TSpec : struct, IRecurre
             case CellKind.Gru: RecurrentLayer<TSpec, GruCell, TInput>.Forward<TCache>(ref pass); break;
             default: RecurrentLayer<TSpec, RnnCell, TInput>.Forward<TCache>(ref pass); break;
         }
+    }
+
+    /// <summary>Checks every argument of a forward call that returns <paramref name="result"/>, and returns T.</summary>
+    private static int CheckCall(ForwardResult result, ReadOnlySpan<float> input, int batchSize, int resultLength,
+        ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, ReadOnlySpan<float> hN, ReadOnlySpan<float> cN)
+    {
+        if (result != ForwardResult.Output) RequireHead();
+        int steps = SequenceLength(input, batchSize);
+        CheckResultLength(result, resultLength, batchSize, steps);
+        CheckStates(batchSize, h0, c0, nameof(h0), nameof(c0));
+        CheckStates(batchSize, hN, cN, nameof(hN), nameof(cN));
+        return steps;
+    }
+
+    /// <summary>The length check of a forward result, or of its gradient (named <paramref name="name"/>).</summary>
+    private static void CheckResultLength(ForwardResult result, int length, int batch, int steps, string? name = null)
+    {
+        switch (result)
+        {
+            case ForwardResult.Output: CheckLength(name ?? "output", length, batch, steps, OutputFeatures, "[B, T, D*Hout]"); break;
+            case ForwardResult.LastPrediction: CheckLength(name ?? "prediction", length, batch, 1, OutputSize, "[B, O]"); break;
+            default: CheckLength(name ?? "predictions", length, batch, steps, OutputSize, "[B, T, O]"); break;
+        }
+    }
+
+    /// <summary>
+    /// The head's predictions from the top layer's output <c>[B, T, D*Hout]</c>: from the last step only
+    /// (<c>head(output[:, -1])</c>, row b at <c>(b·T + T−1)·D·Hout</c>) or from every step.
+    /// </summary>
+    private void Predict(ForwardResult result, ReadOnlySpan<float> output, int batch, int steps, Span<float> predictions)
+    {
+        if (result == ForwardResult.LastPrediction) ApplyHead(output[((steps - 1) * OutputFeatures)..], steps * OutputFeatures, batch, predictions);
+        else ApplyHead(output, OutputFeatures, batch * steps, predictions);
     }
 
     /// <summary>prediction[r] = head.weight · rows[r] + head.bias for each of <paramref name="rowCount"/> rows.</summary>
