@@ -506,5 +506,9 @@ internal sealed class GeneratedMember
 
     public static GeneratedMember Method(string name, params string[] parameterTypes) => new(name, parameterTypes);
 
-    public override string ToString() => IsMethod ? $"{Name}({string.Join(", ", ParameterTypes!)})" : Name;
+    /// <summary>The member as a message shows it, e.g. <c>Forward(ReadOnlySpan&lt;float&gt;, int, Span&lt;float&gt;)</c>.</summary>
+    public override string ToString() =>
+        IsMethod
+            ? $"{Name}({string.Join(", ", ParameterTypes!.Select(t => t.Replace("global::System.IO.", "").Replace("global::System.", "")))})"
+            : Name;
 }

@@ -201,10 +201,12 @@ internal static class ModelValidation
 
         int inputSize = 0, hiddenSize = 0, numLayers = 1, projSize = 0, outputSize = 0, nonlinearity = 0;
         bool bias = true, bidirectional = false;
+        // Arguments with a value, and arguments the compiler knows but could not evaluate (it reports those).
         var bound = new HashSet<string>();
+        var present = new HashSet<string>(written.Keys);
         foreach (KeyValuePair<string, TypedConstant> argument in attribute.NamedArguments)
         {
-            bound.Add(argument.Key);
+            present.Add(argument.Key);
             object? value = argument.Value.Kind == TypedConstantKind.Error ? null : argument.Value.Value;
             switch (argument.Key)
             {
@@ -216,14 +218,15 @@ internal static class ModelValidation
                 case "Nonlinearity" when value is int v: nonlinearity = v; break;
                 case "Bias" when value is bool v: bias = v; break;
                 case "Bidirectional" when value is bool v: bidirectional = v; break;
-                default: silentError = true; break; // An argument the compiler could not bind.
+                default: silentError = true; continue; // An argument the compiler could not bind.
             }
+            bound.Add(argument.Key);
         }
 
         int before = problems.Count;
         foreach (string name in written.Keys)
         {
-            if (bound.Contains(name)) continue;
+            if (bound.Contains(name) || attribute.NamedArguments.Any(a => a.Key == name)) continue;
             // Written but not bound: an option of another cell, or a name the attribute does not have (CS0246).
             string? reason = name switch
             {
@@ -237,7 +240,7 @@ internal static class ModelValidation
 
         void Required(string name, string meaning)
         {
-            if (!written.ContainsKey(name) && !bound.Contains(name))
+            if (!present.Contains(name))
             {
                 problems.Add(new ModelProblem(DiagnosticDescriptors.RequiredSizeMissing, attributeLocation, attributeName, name, meaning));
             }
@@ -266,7 +269,7 @@ internal static class ModelValidation
             problems.Add(new ModelProblem(DiagnosticDescriptors.InvalidNonlinearity, LocationOf("Nonlinearity"),
                 "(RnnNonlinearity)" + Lit(nonlinearity)));
         }
-        if (problems.Count != before || silentError || inputSize < 1 || hiddenSize < 1) return null;
+        if (problems.Count != before || silentError || !bound.Contains("InputSize") || !bound.Contains("HiddenSize")) return null;
 
         // Checked before any layout is built: a huge NumLayers must not make the generator build a huge table.
         string? overflow = Overflow(cell, inputSize, hiddenSize, numLayers, bias, bidirectional, projSize, outputSize);
@@ -302,8 +305,28 @@ internal static class ModelValidation
             cell, inputSize, hiddenSize, numLayers, bias, bidirectional, projSize, nonlinearity == 1, outputSize);
     }
 
-    /// <summary>Why the layout would not fit int offsets, or null when it fits. Computed in doubles, exact far beyond int.</summary>
+    /// <summary>Why the layout would not fit int offsets, or null when it fits.</summary>
     public static string? Overflow(CellKind cell, int inputSize, int hiddenSize, int numLayers, bool bias,
+        bool bidirectional, int projSize, int outputSize)
+    {
+        double parameters = ParameterCount(cell, inputSize, hiddenSize, numLayers, bias, bidirectional, projSize, outputSize);
+        if (parameters > int.MaxValue)
+        {
+            return $"its parameters would take {parameters:0} floats, more than int.MaxValue = {int.MaxValue}";
+        }
+        double widestRow = System.Math.Max(ModelGeometry.GateCountOf(cell) * (double)hiddenSize, (bidirectional ? 2.0 : 1.0) * (projSize > 0 ? projSize : hiddenSize));
+        if (widestRow > MaxWorkspaceRow)
+        {
+            return $"a workspace row would take {widestRow:0} floats, more than {MaxWorkspaceRow} (int.MaxValue / 1024)";
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// <see cref="ModelGeometry.ParameterCount"/> without building the layout, in doubles: exact far beyond
+    /// int, and cheap for any sizes (the layout of a billion layers would not be).
+    /// </summary>
+    public static double ParameterCount(CellKind cell, int inputSize, int hiddenSize, int numLayers, bool bias,
         bool bidirectional, int projSize, int outputSize)
     {
         double gates = ModelGeometry.GateCountOf(cell), hidden = hiddenSize, directions = bidirectional ? 2 : 1;
@@ -311,18 +334,8 @@ internal static class ModelValidation
         double features = directions * state;
         double PerDirection(double input) =>
             (gates * hidden * input) + (gates * hidden * state) + (bias ? 2 * gates * hidden : 0) + (projSize > 0 ? projSize * hidden : 0);
-        double parameters = directions * (PerDirection(inputSize) + ((numLayers - 1) * PerDirection(features)))
+        return (directions * (PerDirection(inputSize) + ((numLayers - 1) * PerDirection(features))))
             + (outputSize > 0 ? (outputSize * features) + outputSize : 0);
-        if (parameters > int.MaxValue)
-        {
-            return $"its parameters would take {parameters:0} floats, more than int.MaxValue = {int.MaxValue}";
-        }
-        double widestRow = System.Math.Max(gates * hidden, features);
-        if (widestRow > MaxWorkspaceRow)
-        {
-            return $"a workspace row would take {widestRow:0} floats, more than {MaxWorkspaceRow} (int.MaxValue / 1024)";
-        }
-        return null;
     }
 
     private static void CheckCollisions(INamedTypeSymbol type, ModelSpec spec, TypeDeclarationSyntax primary,
@@ -363,6 +376,15 @@ internal static class ModelValidation
              baseType = baseType.BaseType)
         {
             var hidden = new List<string>();
+            // A base that is itself a model gets the same members; the generator cannot see them yet (they are
+            // generated in the same run), so a model base is reported as such.
+            if (baseType.GetAttributes().Any(a => CellOf(a.AttributeClass) is not null))
+            {
+                problems.Add(new ModelProblem(DiagnosticDescriptors.InheritedMemberHidden,
+                    BaseTypeLocation(type, primary, cancellation) ?? primary.Identifier.GetLocation(),
+                    type.Name, "the model members", baseType.ToDisplayString()));
+                break;
+            }
             foreach (KeyValuePair<string, List<GeneratedMember>> entry in generated)
             {
                 foreach (ISymbol inherited in baseType.GetMembers(entry.Key))
