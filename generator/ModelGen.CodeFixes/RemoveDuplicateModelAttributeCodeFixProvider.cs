@@ -1,10 +1,13 @@
+using System.Collections.Generic;
 using System.Collections.Immutable;
 using System.Composition;
+using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CodeActions;
 using Microsoft.CodeAnalysis.CodeFixes;
+using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using ModelGen.Generator.Diagnostics;
 
@@ -18,7 +21,7 @@ public sealed class RemoveDuplicateModelAttributeCodeFixProvider : CodeFixProvid
     public override ImmutableArray<string> FixableDiagnosticIds { get; } = [DiagnosticDescriptors.DuplicateModelAttributeId];
 
     /// <inheritdoc/>
-    public override FixAllProvider GetFixAllProvider() => WellKnownFixAllProviders.BatchFixer;
+    public override FixAllProvider GetFixAllProvider() => FixAll.Instance;
 
     /// <inheritdoc/>
     public override async Task RegisterCodeFixesAsync(CodeFixContext context)
@@ -26,39 +29,73 @@ public sealed class RemoveDuplicateModelAttributeCodeFixProvider : CodeFixProvid
         SyntaxNode? root = await context.Document.GetSyntaxRootAsync(context.CancellationToken).ConfigureAwait(false);
         foreach (Diagnostic diagnostic in context.Diagnostics)
         {
-            if (root?.FindNode(diagnostic.Location.SourceSpan).FirstAncestorOrSelf<AttributeSyntax>() is not
-                { Parent: AttributeListSyntax { Parent: MemberDeclarationSyntax } } attribute)
-            {
-                continue;
-            }
+            if (AttributeAt(root, diagnostic) is not { } attribute) continue;
             context.RegisterCodeFix(
                 CodeAction.Create($"Remove [{attribute.Name}]",
-                    cancellation => RemoveAsync(context.Document, attribute, cancellation),
+                    cancellation => RemoveAsync(context.Document, [diagnostic], cancellation),
                     equivalenceKey: nameof(RemoveDuplicateModelAttributeCodeFixProvider)),
                 diagnostic);
         }
     }
 
-    private static async Task<Document> RemoveAsync(Document document, AttributeSyntax attribute, CancellationToken cancellation)
+    private static AttributeSyntax? AttributeAt(SyntaxNode? root, Diagnostic diagnostic) =>
+        root?.FindNode(diagnostic.Location.SourceSpan).FirstAncestorOrSelf<AttributeSyntax>() is
+            { Parent: AttributeListSyntax { Parent: MemberDeclarationSyntax } } attribute
+            ? attribute
+            : null;
+
+    /// <summary>Removes the attributes the diagnostics point at, all at once, declaration by declaration.</summary>
+    private static async Task<Document> RemoveAsync(Document document, IEnumerable<Diagnostic> diagnostics, CancellationToken cancellation)
     {
         SyntaxNode root = (await document.GetSyntaxRootAsync(cancellation).ConfigureAwait(false))!;
-        var list = (AttributeListSyntax)attribute.Parent!;
-        if (list.Attributes.Count > 1)
-        {
-            AttributeListSyntax shorter = list.WithAttributes(list.Attributes.Remove(attribute));
-            if (list.Attributes[0] == attribute)
-            {
-                shorter = shorter.ReplaceNode(shorter.Attributes[0], shorter.Attributes[0].WithoutLeadingTrivia());
-            }
-            return document.WithSyntaxRoot(root.ReplaceNode(list, shorter));
-        }
+        var attributes = new HashSet<AttributeSyntax>(diagnostics.Select(d => AttributeAt(root, d)).OfType<AttributeSyntax>());
+        var declarations = attributes.Select(a => (MemberDeclarationSyntax)a.Parent!.Parent!).Distinct().ToList();
+        SyntaxNode updated = root.ReplaceNodes(declarations, (original, rewritten) => Without(original, rewritten, attributes));
+        return document.WithSyntaxRoot(updated);
+    }
 
-        // The whole [Attribute] goes, with its line; the first list's leading trivia (doc comment, indentation)
-        // belongs to the declaration and moves to what now comes first.
-        var declaration = (MemberDeclarationSyntax)list.Parent!;
-        bool first = declaration.AttributeLists[0] == list;
-        MemberDeclarationSyntax updated = declaration.RemoveNode(list, SyntaxRemoveOptions.KeepNoTrivia)!;
-        if (first) updated = updated.WithLeadingTrivia(list.GetLeadingTrivia());
-        return document.WithSyntaxRoot(root.ReplaceNode(declaration, updated));
+    /// <summary>
+    /// The declaration without those attributes. A list left empty goes with its line; the first list's leading
+    /// trivia (doc comment, indentation) belongs to the declaration and moves to what now comes first.
+    /// </summary>
+    private static MemberDeclarationSyntax Without(MemberDeclarationSyntax original, MemberDeclarationSyntax rewritten,
+        HashSet<AttributeSyntax> attributes)
+    {
+        var lists = new List<AttributeListSyntax>();
+        bool firstRemoved = false;
+        for (int i = 0; i < original.AttributeLists.Count; i++)
+        {
+            AttributeListSyntax list = original.AttributeLists[i];
+            var kept = list.Attributes.Where(a => !attributes.Contains(a)).ToList();
+            if (kept.Count == list.Attributes.Count)
+            {
+                lists.Add(list);
+            }
+            else if (kept.Count > 0)
+            {
+                // The first kept attribute may have been after a comma: drop the space it had there.
+                kept[0] = kept[0].WithoutLeadingTrivia();
+                lists.Add(list.WithAttributes(SyntaxFactory.SeparatedList(kept)));
+            }
+            else if (i == 0)
+            {
+                firstRemoved = true;
+            }
+        }
+        MemberDeclarationSyntax result = rewritten.WithAttributeLists(SyntaxFactory.List(lists));
+        if (firstRemoved)
+        {
+            SyntaxToken first = result.GetFirstToken();
+            result = result.ReplaceToken(first, first.WithLeadingTrivia(original.GetLeadingTrivia()));
+        }
+        return result;
+    }
+
+    private sealed class FixAll : DocumentBasedFixAllProvider
+    {
+        public static readonly FixAll Instance = new();
+
+        protected override async Task<Document?> FixAllAsync(FixAllContext fixAllContext, Document document, ImmutableArray<Diagnostic> diagnostics) =>
+            await RemoveAsync(document, diagnostics, fixAllContext.CancellationToken).ConfigureAwait(false);
     }
 }

@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Collections.Generic;
 using System.Collections.Immutable;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Diagnostics;
@@ -45,11 +47,11 @@ public sealed class ModelDeclarationAnalyzer : DiagnosticAnalyzer
             INamedTypeSymbol? gru = start.Compilation.GetTypeByMetadataName(ModelValidation.GruAttribute);
             INamedTypeSymbol? rnn = start.Compilation.GetTypeByMetadataName(ModelValidation.RnnAttribute);
             if (lstm is null && gru is null && rnn is null) return;
-            start.RegisterSymbolAction(symbolContext =>
+            // A nested model is validated for itself and for each type that contains it; once is enough.
+            var results = new ConcurrentDictionary<INamedTypeSymbol, ModelValidationResult>(SymbolEqualityComparer.Default);
+            bool IsModel(INamedTypeSymbol type)
             {
-                var type = (INamedTypeSymbol)symbolContext.Symbol;
-                if (type.TypeKind != TypeKind.Class) return;
-                bool isModel = false;
+                if (type.TypeKind != TypeKind.Class) return false;
                 foreach (AttributeData attribute in type.GetAttributes())
                 {
                     INamedTypeSymbol? attributeClass = attribute.AttributeClass;
@@ -57,15 +59,38 @@ public sealed class ModelDeclarationAnalyzer : DiagnosticAnalyzer
                         || SymbolEqualityComparer.Default.Equals(attributeClass, gru)
                         || SymbolEqualityComparer.Default.Equals(attributeClass, rnn))
                     {
-                        isModel = true;
-                        break;
+                        return true;
                     }
                 }
-                if (!isModel) return;
-                ModelValidationResult result = ModelValidation.Validate(type, symbolContext.Compilation, symbolContext.CancellationToken);
-                foreach (ModelProblem problem in result.Problems)
+                return false;
+            }
+
+            start.RegisterSymbolAction(symbolContext =>
+            {
+                var type = (INamedTypeSymbol)symbolContext.Symbol;
+                Compilation compilation = symbolContext.Compilation;
+                System.Threading.CancellationToken cancellation = symbolContext.CancellationToken;
+                ModelValidationResult Validate(INamedTypeSymbol model) =>
+                    results.GetOrAdd(model, m => ModelValidation.Validate(m, compilation, cancellation));
+
+                // Each problem is reported while analysing the type whose declaration it points into.
+                if (IsModel(type))
                 {
-                    symbolContext.ReportDiagnostic(problem.ToDiagnostic());
+                    foreach (ModelProblem problem in Validate(type).Problems)
+                    {
+                        if (problem.Owner is null) symbolContext.ReportDiagnostic(problem.ToDiagnostic());
+                    }
+                }
+                var nested = new Stack<INamedTypeSymbol>(type.GetTypeMembers());
+                while (nested.Count > 0)
+                {
+                    INamedTypeSymbol inner = nested.Pop();
+                    foreach (INamedTypeSymbol deeper in inner.GetTypeMembers()) nested.Push(deeper);
+                    if (!IsModel(inner)) continue;
+                    foreach (ModelProblem problem in Validate(inner).Problems)
+                    {
+                        if (SymbolEqualityComparer.Default.Equals(problem.Owner, type)) symbolContext.ReportDiagnostic(problem.ToDiagnostic());
+                    }
                 }
             }, SymbolKind.NamedType);
         });

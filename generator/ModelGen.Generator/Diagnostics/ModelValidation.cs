@@ -14,6 +14,13 @@ internal sealed class ModelProblem(DiagnosticDescriptor descriptor, Location loc
 {
     public DiagnosticDescriptor Descriptor { get; } = descriptor;
 
+    /// <summary>
+    /// The type whose declaration holds <see cref="Location"/>, when it is not the model type itself (a containing
+    /// type that must be partial): an analyzer reports the problem while analysing that type, so that the
+    /// diagnostic stays local to the symbol it is reported for.
+    /// </summary>
+    public INamedTypeSymbol? Owner { get; init; }
+
     public Location Location { get; } = location;
 
     public object[] Arguments { get; } = arguments;
@@ -164,7 +171,7 @@ internal static class ModelValidation
             if (!outerDeclaration.Modifiers.Any(SyntaxKind.PartialKeyword))
             {
                 problems.Add(new ModelProblem(DiagnosticDescriptors.ContainingTypeNotPartial,
-                    outerDeclaration.Identifier.GetLocation(), outer.Name, type.Name));
+                    outerDeclaration.Identifier.GetLocation(), outer.Name, type.Name) { Owner = outer });
             }
             else if (!IsPartial(outer))
             {
@@ -173,7 +180,7 @@ internal static class ModelValidation
             }
             if (outer.IsFileLocal)
             {
-                problems.Add(new ModelProblem(DiagnosticDescriptors.FileLocalType, outerDeclaration.Identifier.GetLocation(), outer.Name));
+                problems.Add(new ModelProblem(DiagnosticDescriptors.FileLocalType, outerDeclaration.Identifier.GetLocation(), outer.Name) { Owner = outer });
             }
         }
     }
