@@ -502,6 +502,9 @@ internal sealed class GeneratedMember
 
     public bool IsMethod => ParameterTypes is not null;
 
+    /// <summary>Whether this is an explicit interface implementation (its name holds the interface's).</summary>
+    public bool IsExplicitImplementation => Name.IndexOf('.') >= 0;
+
     public static GeneratedMember Other(string name) => new(name, null);
 
     public static GeneratedMember Method(string name, params string[] parameterTypes) => new(name, parameterTypes);

@@ -218,6 +218,10 @@ public class DeclarationDiagnosticTests
         Expect(DiagnosticDescriptors.MemberNameCollision, 0, "WeightIhL1", "WeightIhL1", "M"));
 
     [Fact]
+    public Task MG0012_explicit_implementation_of_a_generated_one_is_left_to_the_compiler_at_the_users_declaration() => Verify(
+        "[GruModel(InputSize = 2, HiddenSize = 3)] public partial class {|CS8646:M|} : IRecurrentModel { int IRecurrentModel.InputSize => 2; }");
+
+    [Fact]
     public Task MG0012_overloads_and_names_of_absent_members_report_nothing() => Verify(
         """
         [RnnModel(InputSize = 2, HiddenSize = 3, Bidirectional = true)]

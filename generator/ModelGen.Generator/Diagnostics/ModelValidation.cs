@@ -199,8 +199,16 @@ internal static class ModelValidation
         var written = new Dictionary<string, AttributeArgumentSyntax>();
         foreach (AttributeArgumentSyntax argument in attributeSyntax?.ArgumentList?.Arguments ?? default)
         {
-            if (argument.NameEquals is { } nameEquals) written[nameEquals.Name.Identifier.ValueText] = argument;
-            else silentError = true; // A positional argument: no such constructor (CS1729).
+            if (argument.NameEquals is { } nameEquals)
+            {
+                written[nameEquals.Name.Identifier.ValueText] = argument;
+            }
+            else
+            {
+                // A positional argument: there is no such constructor (CS1729); nothing more to say.
+                silentError = true;
+                return null;
+            }
         }
         Location LocationOf(string name) => written.TryGetValue(name, out AttributeArgumentSyntax? argument)
             ? argument.GetLocation()
@@ -351,6 +359,9 @@ internal static class ModelValidation
         var generated = new Dictionary<string, List<GeneratedMember>>();
         foreach (GeneratedMember member in Emitter.GeneratedMembers(spec))
         {
+            // An explicit interface implementation neither hides nor blocks a name; implementing the same
+            // interface member twice is reported by the compiler at the user's declaration (CS8646).
+            if (member.IsExplicitImplementation) continue;
             if (!generated.TryGetValue(member.Name, out List<GeneratedMember>? list)) generated[member.Name] = list = [];
             list.Add(member);
         }
@@ -362,7 +373,7 @@ internal static class ModelValidation
 
         foreach (ISymbol member in type.GetMembers())
         {
-            if (!generated.TryGetValue(member.Name, out List<GeneratedMember>? candidates)) continue;
+            if (!generated.TryGetValue(MemberKey(member), out List<GeneratedMember>? candidates)) continue;
             if (member.IsImplicitlyDeclared && member.DeclaringSyntaxReferences.Length == 0) continue;
             cancellation.ThrowIfCancellationRequested();
             // Members that ModelGen itself generated (the analyzer sees the generated files) are not the user's.
@@ -374,7 +385,7 @@ internal static class ModelValidation
             GeneratedMember? clash = candidates.FirstOrDefault(candidate => Collides(candidate, member));
             if (clash is null) continue;
             Location where = member.Locations.FirstOrDefault(l => l.IsInSource) ?? primary.Identifier.GetLocation();
-            problems.Add(new ModelProblem(DiagnosticDescriptors.MemberNameCollision, where, member.Name, clash.ToString(), type.Name));
+            problems.Add(new ModelProblem(DiagnosticDescriptors.MemberNameCollision, where, MemberKey(member), clash.ToString(), type.Name));
         }
 
         // Inherited members that a generated member would hide (CS0108 / CS0114 in generated code otherwise).
@@ -411,6 +422,22 @@ internal static class ModelValidation
             problems.Add(new ModelProblem(DiagnosticDescriptors.InheritedMemberHidden, where,
                 type.Name, string.Join(", ", hidden), baseType.ToDisplayString()));
         }
+    }
+
+    /// <summary>
+    /// The name a member is compared by: its name, or for an explicit interface implementation the interface's
+    /// full name, a dot and the implemented member's name, however the declaration spells the interface.
+    /// </summary>
+    public static string MemberKey(ISymbol member)
+    {
+        ISymbol? implemented = member switch
+        {
+            IPropertySymbol { ExplicitInterfaceImplementations.Length: > 0 } property => property.ExplicitInterfaceImplementations[0],
+            IMethodSymbol { ExplicitInterfaceImplementations.Length: > 0 } method => method.ExplicitInterfaceImplementations[0],
+            IEventSymbol { ExplicitInterfaceImplementations.Length: > 0 } @event => @event.ExplicitInterfaceImplementations[0],
+            _ => null,
+        };
+        return implemented is null ? member.Name : implemented.ContainingType.ToDisplayString() + "." + implemented.Name;
     }
 
     /// <summary>Whether a generated member and another of the same name cannot both exist on the type.</summary>
