@@ -371,14 +371,22 @@ internal static class ModelValidation
             problems.Add(new ModelProblem(DiagnosticDescriptors.TypeNameCollision, primary.Identifier.GetLocation(), type.Name));
         }
 
+        var generatedTrees = new Dictionary<SyntaxTree, bool>();
+        bool InGeneratedTree(SyntaxReference reference)
+        {
+            if (!generatedTrees.TryGetValue(reference.SyntaxTree, out bool isGenerated))
+            {
+                generatedTrees[reference.SyntaxTree] = isGenerated = IsGeneratedByModelGen(reference.SyntaxTree, cancellation);
+            }
+            return isGenerated;
+        }
         foreach (ISymbol member in type.GetMembers())
         {
             if (!generated.TryGetValue(MemberKey(member), out List<GeneratedMember>? candidates)) continue;
             if (member.IsImplicitlyDeclared && member.DeclaringSyntaxReferences.Length == 0) continue;
             cancellation.ThrowIfCancellationRequested();
             // Members that ModelGen itself generated (the analyzer sees the generated files) are not the user's.
-            if (member.DeclaringSyntaxReferences.Length > 0
-                && member.DeclaringSyntaxReferences.All(reference => IsGeneratedByModelGen(reference.SyntaxTree, cancellation)))
+            if (member.DeclaringSyntaxReferences.Length > 0 && member.DeclaringSyntaxReferences.All(InGeneratedTree))
             {
                 continue;
             }
