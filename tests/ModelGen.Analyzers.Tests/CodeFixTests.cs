@@ -113,6 +113,19 @@ public class CodeFixTests
         Expect(DiagnosticDescriptors.TypeStatic, 0, "M"));
 
     [Fact]
+    public Task Remove_static_fix_all_fixes_every_model() => Fix<RemoveStaticCodeFixProvider>(
+        """
+        [ModelGen.LstmModel(InputSize = 2, HiddenSize = 3)] public static partial class {|#0:A|};
+        [ModelGen.GruModel(InputSize = 2, HiddenSize = 3)] internal static partial class {|#1:B|};
+        """,
+        """
+        [ModelGen.LstmModel(InputSize = 2, HiddenSize = 3)] public partial class A;
+        [ModelGen.GruModel(InputSize = 2, HiddenSize = 3)] internal partial class B;
+        """,
+        Expect(DiagnosticDescriptors.TypeStatic, 0, "A"),
+        Expect(DiagnosticDescriptors.TypeStatic, 1, "B"));
+
+    [Fact]
     public Task Remove_static_is_not_offered_when_the_type_declares_extension_methods() => Fix<RemoveStaticCodeFixProvider>(
         "[ModelGen.LstmModel(InputSize = 2, HiddenSize = 3)]\npublic static partial class {|#0:M|} { public static int Twice(this int x) => 2 * x; }",
         "[ModelGen.LstmModel(InputSize = 2, HiddenSize = 3)]\npublic static partial class {|#0:M|} { public static int Twice(this int x) => 2 * x; }",
