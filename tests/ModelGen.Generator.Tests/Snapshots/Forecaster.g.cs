@@ -127,7 +127,7 @@ namespace Demo.Forecasting
         /// <param name="input"><c>[B, T, I]</c>, batch first; T is <c>input.Length / (B * I)</c>.</param>
         /// <param name="batchSize">B.</param>
         /// <param name="output"><c>[B, T, D*Hout]</c>: the top layer's h at every step, forward then reverse direction.</param>
-        public void Forward(global::System.ReadOnlySpan<float> input, int batchSize, global::System.Span<float> output) =>
+        public void Forward([global::ModelGen.TensorShape("[B, T, 8]", BatchParameter = "batchSize")] global::System.ReadOnlySpan<float> input, int batchSize, [global::ModelGen.TensorShape("[B, T, 32]", BatchParameter = "batchSize")] global::System.Span<float> output) =>
             _modelGenCore.Forward(input, batchSize, output, default, default, default, default);
 
         /// <summary>Runs the recurrent layers: <c>output, (hN, cN) = rnn(input, (h0, c0))</c>.</summary>
@@ -138,14 +138,14 @@ namespace Demo.Forecasting
         /// <param name="c0">Initial c <c>[L*D, B, H]</c>; empty for zeros.</param>
         /// <param name="hN">Final h <c>[L*D, B, Hout]</c>; empty to skip.</param>
         /// <param name="cN">Final c <c>[L*D, B, H]</c>; empty to skip.</param>
-        public void Forward(global::System.ReadOnlySpan<float> input, int batchSize, global::System.Span<float> output, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.Span<float> hN, global::System.Span<float> cN) =>
+        public void Forward([global::ModelGen.TensorShape("[B, T, 8]", BatchParameter = "batchSize")] global::System.ReadOnlySpan<float> input, int batchSize, [global::ModelGen.TensorShape("[B, T, 32]", BatchParameter = "batchSize")] global::System.Span<float> output, [global::ModelGen.TensorShape("[2, B, 32]", BatchParameter = "batchSize", AllowEmpty = true)] global::System.ReadOnlySpan<float> h0, [global::ModelGen.TensorShape("[2, B, 32]", BatchParameter = "batchSize", AllowEmpty = true)] global::System.ReadOnlySpan<float> c0, [global::ModelGen.TensorShape("[2, B, 32]", BatchParameter = "batchSize", AllowEmpty = true)] global::System.Span<float> hN, [global::ModelGen.TensorShape("[2, B, 32]", BatchParameter = "batchSize", AllowEmpty = true)] global::System.Span<float> cN) =>
             _modelGenCore.Forward(input, batchSize, output, h0, c0, hN, cN);
 
         /// <summary>Runs the recurrent layers and records what <see cref="Backward"/> needs (which then takes dL/d(output) <c>[B, T, D*Hout]</c>), from a zero state: <c>output = rnn(input)[0]</c>.</summary>
         /// <param name="input"><c>[B, T, I]</c>, batch first; T is <c>input.Length / (B * I)</c>.</param>
         /// <param name="batchSize">B.</param>
         /// <param name="output"><c>[B, T, D*Hout]</c>: the top layer's h at every step, forward then reverse direction.</param>
-        public void TrainForward(global::System.ReadOnlySpan<float> input, int batchSize, global::System.Span<float> output) =>
+        public void TrainForward([global::ModelGen.TensorShape("[B, T, 8]", BatchParameter = "batchSize")] global::System.ReadOnlySpan<float> input, int batchSize, [global::ModelGen.TensorShape("[B, T, 32]", BatchParameter = "batchSize")] global::System.Span<float> output) =>
             _modelGenCore.TrainForward(input, batchSize, output, default, default, default, default);
 
         /// <summary>Runs the recurrent layers and records what <see cref="Backward"/> needs (which then takes dL/d(output) <c>[B, T, D*Hout]</c>): <c>output, (hN, cN) = rnn(input, (h0, c0))</c>.</summary>
@@ -156,7 +156,7 @@ namespace Demo.Forecasting
         /// <param name="c0">Initial c <c>[L*D, B, H]</c>; empty for zeros.</param>
         /// <param name="hN">Final h <c>[L*D, B, Hout]</c>; empty to skip.</param>
         /// <param name="cN">Final c <c>[L*D, B, H]</c>; empty to skip.</param>
-        public void TrainForward(global::System.ReadOnlySpan<float> input, int batchSize, global::System.Span<float> output, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.Span<float> hN, global::System.Span<float> cN) =>
+        public void TrainForward([global::ModelGen.TensorShape("[B, T, 8]", BatchParameter = "batchSize")] global::System.ReadOnlySpan<float> input, int batchSize, [global::ModelGen.TensorShape("[B, T, 32]", BatchParameter = "batchSize")] global::System.Span<float> output, [global::ModelGen.TensorShape("[2, B, 32]", BatchParameter = "batchSize", AllowEmpty = true)] global::System.ReadOnlySpan<float> h0, [global::ModelGen.TensorShape("[2, B, 32]", BatchParameter = "batchSize", AllowEmpty = true)] global::System.ReadOnlySpan<float> c0, [global::ModelGen.TensorShape("[2, B, 32]", BatchParameter = "batchSize", AllowEmpty = true)] global::System.Span<float> hN, [global::ModelGen.TensorShape("[2, B, 32]", BatchParameter = "batchSize", AllowEmpty = true)] global::System.Span<float> cN) =>
             _modelGenCore.TrainForward(input, batchSize, output, h0, c0, hN, cN);
 
         /// <summary><c>head(output[:, -1])</c>: one prediction per sequence from its last step (forecasting, classification).</summary>
@@ -165,7 +165,7 @@ namespace Demo.Forecasting
         /// <param name="prediction"><c>[B, O]</c>.</param>
         /// <param name="h0">Initial h <c>[L*D, B, Hout]</c>; empty for zeros.</param>
         /// <param name="c0">Initial c <c>[L*D, B, H]</c>; empty for zeros.</param>
-        public void PredictLast(global::System.ReadOnlySpan<float> input, int batchSize, global::System.Span<float> prediction, global::System.ReadOnlySpan<float> h0 = default, global::System.ReadOnlySpan<float> c0 = default) =>
+        public void PredictLast([global::ModelGen.TensorShape("[B, T, 8]", BatchParameter = "batchSize")] global::System.ReadOnlySpan<float> input, int batchSize, [global::ModelGen.TensorShape("[B, 4]", BatchParameter = "batchSize")] global::System.Span<float> prediction, [global::ModelGen.TensorShape("[2, B, 32]", BatchParameter = "batchSize", AllowEmpty = true)] global::System.ReadOnlySpan<float> h0 = default, [global::ModelGen.TensorShape("[2, B, 32]", BatchParameter = "batchSize", AllowEmpty = true)] global::System.ReadOnlySpan<float> c0 = default) =>
             _modelGenCore.PredictLast(input, batchSize, prediction, h0, c0);
 
         /// <summary><c>head(output)</c>: a prediction at every step (language modelling, tagging).</summary>
@@ -174,7 +174,7 @@ namespace Demo.Forecasting
         /// <param name="predictions"><c>[B, T, O]</c>.</param>
         /// <param name="h0">Initial h <c>[L*D, B, Hout]</c>; empty for zeros.</param>
         /// <param name="c0">Initial c <c>[L*D, B, H]</c>; empty for zeros.</param>
-        public void PredictSequence(global::System.ReadOnlySpan<float> input, int batchSize, global::System.Span<float> predictions, global::System.ReadOnlySpan<float> h0 = default, global::System.ReadOnlySpan<float> c0 = default) =>
+        public void PredictSequence([global::ModelGen.TensorShape("[B, T, 8]", BatchParameter = "batchSize")] global::System.ReadOnlySpan<float> input, int batchSize, [global::ModelGen.TensorShape("[B, T, 4]", BatchParameter = "batchSize")] global::System.Span<float> predictions, [global::ModelGen.TensorShape("[2, B, 32]", BatchParameter = "batchSize", AllowEmpty = true)] global::System.ReadOnlySpan<float> h0 = default, [global::ModelGen.TensorShape("[2, B, 32]", BatchParameter = "batchSize", AllowEmpty = true)] global::System.ReadOnlySpan<float> c0 = default) =>
             _modelGenCore.PredictSequence(input, batchSize, predictions, h0, c0);
 
         /// <summary><c>head(output[:, -1])</c>. Records what <see cref="Backward"/> needs, which then takes dL/d(prediction) <c>[B, O]</c>.</summary>
@@ -185,7 +185,7 @@ namespace Demo.Forecasting
         /// <param name="c0">Initial c <c>[L*D, B, H]</c>; empty for zeros.</param>
         /// <param name="hN">Final h <c>[L*D, B, Hout]</c>; empty to skip.</param>
         /// <param name="cN">Final c <c>[L*D, B, H]</c>; empty to skip.</param>
-        public void TrainPredictLast(global::System.ReadOnlySpan<float> input, int batchSize, global::System.Span<float> prediction, global::System.ReadOnlySpan<float> h0 = default, global::System.ReadOnlySpan<float> c0 = default, global::System.Span<float> hN = default, global::System.Span<float> cN = default) =>
+        public void TrainPredictLast([global::ModelGen.TensorShape("[B, T, 8]", BatchParameter = "batchSize")] global::System.ReadOnlySpan<float> input, int batchSize, [global::ModelGen.TensorShape("[B, 4]", BatchParameter = "batchSize")] global::System.Span<float> prediction, [global::ModelGen.TensorShape("[2, B, 32]", BatchParameter = "batchSize", AllowEmpty = true)] global::System.ReadOnlySpan<float> h0 = default, [global::ModelGen.TensorShape("[2, B, 32]", BatchParameter = "batchSize", AllowEmpty = true)] global::System.ReadOnlySpan<float> c0 = default, [global::ModelGen.TensorShape("[2, B, 32]", BatchParameter = "batchSize", AllowEmpty = true)] global::System.Span<float> hN = default, [global::ModelGen.TensorShape("[2, B, 32]", BatchParameter = "batchSize", AllowEmpty = true)] global::System.Span<float> cN = default) =>
             _modelGenCore.TrainPredictLast(input, batchSize, prediction, h0, c0, hN, cN);
 
         /// <summary><c>head(output)</c>. Records what <see cref="Backward"/> needs, which then takes dL/d(predictions) <c>[B, T, O]</c>.</summary>
@@ -196,7 +196,7 @@ namespace Demo.Forecasting
         /// <param name="c0">Initial c <c>[L*D, B, H]</c>; empty for zeros.</param>
         /// <param name="hN">Final h <c>[L*D, B, Hout]</c>; empty to skip.</param>
         /// <param name="cN">Final c <c>[L*D, B, H]</c>; empty to skip.</param>
-        public void TrainPredictSequence(global::System.ReadOnlySpan<float> input, int batchSize, global::System.Span<float> predictions, global::System.ReadOnlySpan<float> h0 = default, global::System.ReadOnlySpan<float> c0 = default, global::System.Span<float> hN = default, global::System.Span<float> cN = default) =>
+        public void TrainPredictSequence([global::ModelGen.TensorShape("[B, T, 8]", BatchParameter = "batchSize")] global::System.ReadOnlySpan<float> input, int batchSize, [global::ModelGen.TensorShape("[B, T, 4]", BatchParameter = "batchSize")] global::System.Span<float> predictions, [global::ModelGen.TensorShape("[2, B, 32]", BatchParameter = "batchSize", AllowEmpty = true)] global::System.ReadOnlySpan<float> h0 = default, [global::ModelGen.TensorShape("[2, B, 32]", BatchParameter = "batchSize", AllowEmpty = true)] global::System.ReadOnlySpan<float> c0 = default, [global::ModelGen.TensorShape("[2, B, 32]", BatchParameter = "batchSize", AllowEmpty = true)] global::System.Span<float> hN = default, [global::ModelGen.TensorShape("[2, B, 32]", BatchParameter = "batchSize", AllowEmpty = true)] global::System.Span<float> cN = default) =>
             _modelGenCore.TrainPredictSequence(input, batchSize, predictions, h0, c0, hN, cN);
 
         /// <summary>dL/d(parameter) for every parameter, laid out like <see cref="Parameters"/>; <see cref="Backward"/> adds to it.</summary>
@@ -237,12 +237,12 @@ namespace Demo.Forecasting
         /// <summary>Advances the streaming state by one step and writes the top layer's h.</summary>
         /// <param name="input"><c>[B, I]</c>.</param>
         /// <param name="output"><c>[B, Hout]</c>.</param>
-        public void Step(global::System.ReadOnlySpan<float> input, global::System.Span<float> output) => _modelGenCore.Step(input, output);
+        public void Step([global::ModelGen.TensorShape("[B, 8]")] global::System.ReadOnlySpan<float> input, [global::ModelGen.TensorShape("[B, 32]")] global::System.Span<float> output) => _modelGenCore.Step(input, output);
 
         /// <summary>Advances the streaming state by one step and writes <c>head(h)</c>.</summary>
         /// <param name="input"><c>[B, I]</c>.</param>
         /// <param name="prediction"><c>[B, O]</c>.</param>
-        public void StepPredict(global::System.ReadOnlySpan<float> input, global::System.Span<float> prediction) => _modelGenCore.StepPredict(input, prediction);
+        public void StepPredict([global::ModelGen.TensorShape("[B, 8]")] global::System.ReadOnlySpan<float> input, [global::ModelGen.TensorShape("[B, 4]")] global::System.Span<float> prediction) => _modelGenCore.StepPredict(input, prediction);
 
         /// <inheritdoc cref="global::ModelGen.IRecurrentModel.InitializeParameters"/>
         public void InitializeParameters(ulong seed) => _modelGenCore.InitializeParameters(seed);

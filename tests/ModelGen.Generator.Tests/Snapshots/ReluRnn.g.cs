@@ -100,7 +100,7 @@ partial class ReluRnn : global::ModelGen.IStreamingHeadModel
     /// <param name="input"><c>[B, T, I]</c>, batch first; T is <c>input.Length / (B * I)</c>.</param>
     /// <param name="batchSize">B.</param>
     /// <param name="output"><c>[B, T, D*Hout]</c>: the top layer's h at every step, forward then reverse direction.</param>
-    public void Forward(global::System.ReadOnlySpan<float> input, int batchSize, global::System.Span<float> output) =>
+    public void Forward([global::ModelGen.TensorShape("[B, T, 5]", BatchParameter = "batchSize")] global::System.ReadOnlySpan<float> input, int batchSize, [global::ModelGen.TensorShape("[B, T, 7]", BatchParameter = "batchSize")] global::System.Span<float> output) =>
         _modelGenCore.Forward(input, batchSize, output, default, default, default, default);
 
     /// <summary>Runs the recurrent layers: <c>output, hN = rnn(input, h0)</c>.</summary>
@@ -109,7 +109,7 @@ partial class ReluRnn : global::ModelGen.IStreamingHeadModel
     /// <param name="output"><c>[B, T, D*Hout]</c>.</param>
     /// <param name="h0">Initial h <c>[L*D, B, Hout]</c>; empty for zeros.</param>
     /// <param name="hN">Final h <c>[L*D, B, Hout]</c>; empty to skip.</param>
-    public void Forward(global::System.ReadOnlySpan<float> input, int batchSize, global::System.Span<float> output, global::System.ReadOnlySpan<float> h0, global::System.Span<float> hN) =>
+    public void Forward([global::ModelGen.TensorShape("[B, T, 5]", BatchParameter = "batchSize")] global::System.ReadOnlySpan<float> input, int batchSize, [global::ModelGen.TensorShape("[B, T, 7]", BatchParameter = "batchSize")] global::System.Span<float> output, [global::ModelGen.TensorShape("[1, B, 7]", BatchParameter = "batchSize", AllowEmpty = true)] global::System.ReadOnlySpan<float> h0, [global::ModelGen.TensorShape("[1, B, 7]", BatchParameter = "batchSize", AllowEmpty = true)] global::System.Span<float> hN) =>
         _modelGenCore.Forward(input, batchSize, output, h0, default, hN, default);
 
     void global::ModelGen.IRecurrentModel.Forward(global::System.ReadOnlySpan<float> input, int batchSize, global::System.Span<float> output, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.Span<float> hN, global::System.Span<float> cN) =>
@@ -119,7 +119,7 @@ partial class ReluRnn : global::ModelGen.IStreamingHeadModel
     /// <param name="input"><c>[B, T, I]</c>, batch first; T is <c>input.Length / (B * I)</c>.</param>
     /// <param name="batchSize">B.</param>
     /// <param name="output"><c>[B, T, D*Hout]</c>: the top layer's h at every step, forward then reverse direction.</param>
-    public void TrainForward(global::System.ReadOnlySpan<float> input, int batchSize, global::System.Span<float> output) =>
+    public void TrainForward([global::ModelGen.TensorShape("[B, T, 5]", BatchParameter = "batchSize")] global::System.ReadOnlySpan<float> input, int batchSize, [global::ModelGen.TensorShape("[B, T, 7]", BatchParameter = "batchSize")] global::System.Span<float> output) =>
         _modelGenCore.TrainForward(input, batchSize, output, default, default, default, default);
 
     /// <summary>Runs the recurrent layers and records what <see cref="Backward"/> needs (which then takes dL/d(output) <c>[B, T, D*Hout]</c>): <c>output, hN = rnn(input, h0)</c>.</summary>
@@ -128,7 +128,7 @@ partial class ReluRnn : global::ModelGen.IStreamingHeadModel
     /// <param name="output"><c>[B, T, D*Hout]</c>.</param>
     /// <param name="h0">Initial h <c>[L*D, B, Hout]</c>; empty for zeros.</param>
     /// <param name="hN">Final h <c>[L*D, B, Hout]</c>; empty to skip.</param>
-    public void TrainForward(global::System.ReadOnlySpan<float> input, int batchSize, global::System.Span<float> output, global::System.ReadOnlySpan<float> h0, global::System.Span<float> hN) =>
+    public void TrainForward([global::ModelGen.TensorShape("[B, T, 5]", BatchParameter = "batchSize")] global::System.ReadOnlySpan<float> input, int batchSize, [global::ModelGen.TensorShape("[B, T, 7]", BatchParameter = "batchSize")] global::System.Span<float> output, [global::ModelGen.TensorShape("[1, B, 7]", BatchParameter = "batchSize", AllowEmpty = true)] global::System.ReadOnlySpan<float> h0, [global::ModelGen.TensorShape("[1, B, 7]", BatchParameter = "batchSize", AllowEmpty = true)] global::System.Span<float> hN) =>
         _modelGenCore.TrainForward(input, batchSize, output, h0, default, hN, default);
 
     void global::ModelGen.IRecurrentModel.TrainForward(global::System.ReadOnlySpan<float> input, int batchSize, global::System.Span<float> output, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.Span<float> hN, global::System.Span<float> cN) =>
@@ -139,7 +139,7 @@ partial class ReluRnn : global::ModelGen.IStreamingHeadModel
     /// <param name="batchSize">B.</param>
     /// <param name="prediction"><c>[B, O]</c>.</param>
     /// <param name="h0">Initial h <c>[L*D, B, Hout]</c>; empty for zeros.</param>
-    public void PredictLast(global::System.ReadOnlySpan<float> input, int batchSize, global::System.Span<float> prediction, global::System.ReadOnlySpan<float> h0 = default) =>
+    public void PredictLast([global::ModelGen.TensorShape("[B, T, 5]", BatchParameter = "batchSize")] global::System.ReadOnlySpan<float> input, int batchSize, [global::ModelGen.TensorShape("[B, 1]", BatchParameter = "batchSize")] global::System.Span<float> prediction, [global::ModelGen.TensorShape("[1, B, 7]", BatchParameter = "batchSize", AllowEmpty = true)] global::System.ReadOnlySpan<float> h0 = default) =>
         _modelGenCore.PredictLast(input, batchSize, prediction, h0, default);
 
     void global::ModelGen.IHeadModel.PredictLast(global::System.ReadOnlySpan<float> input, int batchSize, global::System.Span<float> prediction, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0) =>
@@ -150,7 +150,7 @@ partial class ReluRnn : global::ModelGen.IStreamingHeadModel
     /// <param name="batchSize">B.</param>
     /// <param name="predictions"><c>[B, T, O]</c>.</param>
     /// <param name="h0">Initial h <c>[L*D, B, Hout]</c>; empty for zeros.</param>
-    public void PredictSequence(global::System.ReadOnlySpan<float> input, int batchSize, global::System.Span<float> predictions, global::System.ReadOnlySpan<float> h0 = default) =>
+    public void PredictSequence([global::ModelGen.TensorShape("[B, T, 5]", BatchParameter = "batchSize")] global::System.ReadOnlySpan<float> input, int batchSize, [global::ModelGen.TensorShape("[B, T, 1]", BatchParameter = "batchSize")] global::System.Span<float> predictions, [global::ModelGen.TensorShape("[1, B, 7]", BatchParameter = "batchSize", AllowEmpty = true)] global::System.ReadOnlySpan<float> h0 = default) =>
         _modelGenCore.PredictSequence(input, batchSize, predictions, h0, default);
 
     void global::ModelGen.IHeadModel.PredictSequence(global::System.ReadOnlySpan<float> input, int batchSize, global::System.Span<float> predictions, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0) =>
@@ -162,7 +162,7 @@ partial class ReluRnn : global::ModelGen.IStreamingHeadModel
     /// <param name="prediction"><c>[B, O]</c>.</param>
     /// <param name="h0">Initial h <c>[L*D, B, Hout]</c>; empty for zeros.</param>
     /// <param name="hN">Final h <c>[L*D, B, Hout]</c>; empty to skip.</param>
-    public void TrainPredictLast(global::System.ReadOnlySpan<float> input, int batchSize, global::System.Span<float> prediction, global::System.ReadOnlySpan<float> h0 = default, global::System.Span<float> hN = default) =>
+    public void TrainPredictLast([global::ModelGen.TensorShape("[B, T, 5]", BatchParameter = "batchSize")] global::System.ReadOnlySpan<float> input, int batchSize, [global::ModelGen.TensorShape("[B, 1]", BatchParameter = "batchSize")] global::System.Span<float> prediction, [global::ModelGen.TensorShape("[1, B, 7]", BatchParameter = "batchSize", AllowEmpty = true)] global::System.ReadOnlySpan<float> h0 = default, [global::ModelGen.TensorShape("[1, B, 7]", BatchParameter = "batchSize", AllowEmpty = true)] global::System.Span<float> hN = default) =>
         _modelGenCore.TrainPredictLast(input, batchSize, prediction, h0, default, hN, default);
 
     void global::ModelGen.IHeadModel.TrainPredictLast(global::System.ReadOnlySpan<float> input, int batchSize, global::System.Span<float> prediction, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.Span<float> hN, global::System.Span<float> cN) =>
@@ -174,7 +174,7 @@ partial class ReluRnn : global::ModelGen.IStreamingHeadModel
     /// <param name="predictions"><c>[B, T, O]</c>.</param>
     /// <param name="h0">Initial h <c>[L*D, B, Hout]</c>; empty for zeros.</param>
     /// <param name="hN">Final h <c>[L*D, B, Hout]</c>; empty to skip.</param>
-    public void TrainPredictSequence(global::System.ReadOnlySpan<float> input, int batchSize, global::System.Span<float> predictions, global::System.ReadOnlySpan<float> h0 = default, global::System.Span<float> hN = default) =>
+    public void TrainPredictSequence([global::ModelGen.TensorShape("[B, T, 5]", BatchParameter = "batchSize")] global::System.ReadOnlySpan<float> input, int batchSize, [global::ModelGen.TensorShape("[B, T, 1]", BatchParameter = "batchSize")] global::System.Span<float> predictions, [global::ModelGen.TensorShape("[1, B, 7]", BatchParameter = "batchSize", AllowEmpty = true)] global::System.ReadOnlySpan<float> h0 = default, [global::ModelGen.TensorShape("[1, B, 7]", BatchParameter = "batchSize", AllowEmpty = true)] global::System.Span<float> hN = default) =>
         _modelGenCore.TrainPredictSequence(input, batchSize, predictions, h0, default, hN, default);
 
     void global::ModelGen.IHeadModel.TrainPredictSequence(global::System.ReadOnlySpan<float> input, int batchSize, global::System.Span<float> predictions, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.Span<float> hN, global::System.Span<float> cN) =>
@@ -219,12 +219,12 @@ partial class ReluRnn : global::ModelGen.IStreamingHeadModel
     /// <summary>Advances the streaming state by one step and writes the top layer's h.</summary>
     /// <param name="input"><c>[B, I]</c>.</param>
     /// <param name="output"><c>[B, Hout]</c>.</param>
-    public void Step(global::System.ReadOnlySpan<float> input, global::System.Span<float> output) => _modelGenCore.Step(input, output);
+    public void Step([global::ModelGen.TensorShape("[B, 5]")] global::System.ReadOnlySpan<float> input, [global::ModelGen.TensorShape("[B, 7]")] global::System.Span<float> output) => _modelGenCore.Step(input, output);
 
     /// <summary>Advances the streaming state by one step and writes <c>head(h)</c>.</summary>
     /// <param name="input"><c>[B, I]</c>.</param>
     /// <param name="prediction"><c>[B, O]</c>.</param>
-    public void StepPredict(global::System.ReadOnlySpan<float> input, global::System.Span<float> prediction) => _modelGenCore.StepPredict(input, prediction);
+    public void StepPredict([global::ModelGen.TensorShape("[B, 5]")] global::System.ReadOnlySpan<float> input, [global::ModelGen.TensorShape("[B, 1]")] global::System.Span<float> prediction) => _modelGenCore.StepPredict(input, prediction);
 
     /// <inheritdoc cref="global::ModelGen.IRecurrentModel.InitializeParameters"/>
     public void InitializeParameters(ulong seed) => _modelGenCore.InitializeParameters(seed);

@@ -158,7 +158,7 @@ namespace Demo.Text
         /// <param name="input"><c>[B, T, I]</c>, batch first; T is <c>input.Length / (B * I)</c>.</param>
         /// <param name="batchSize">B.</param>
         /// <param name="output"><c>[B, T, D*Hout]</c>: the top layer's h at every step, forward then reverse direction.</param>
-        public void Forward(global::System.ReadOnlySpan<float> input, int batchSize, global::System.Span<float> output) =>
+        public void Forward([global::ModelGen.TensorShape("[B, T, 16]", BatchParameter = "batchSize")] global::System.ReadOnlySpan<float> input, int batchSize, [global::ModelGen.TensorShape("[B, T, 16]", BatchParameter = "batchSize")] global::System.Span<float> output) =>
             _modelGenCore.Forward(input, batchSize, output, default, default, default, default);
 
         /// <summary>Runs the recurrent layers: <c>output, (hN, cN) = rnn(input, (h0, c0))</c>.</summary>
@@ -169,14 +169,14 @@ namespace Demo.Text
         /// <param name="c0">Initial c <c>[L*D, B, H]</c>; empty for zeros.</param>
         /// <param name="hN">Final h <c>[L*D, B, Hout]</c>; empty to skip.</param>
         /// <param name="cN">Final c <c>[L*D, B, H]</c>; empty to skip.</param>
-        public void Forward(global::System.ReadOnlySpan<float> input, int batchSize, global::System.Span<float> output, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.Span<float> hN, global::System.Span<float> cN) =>
+        public void Forward([global::ModelGen.TensorShape("[B, T, 16]", BatchParameter = "batchSize")] global::System.ReadOnlySpan<float> input, int batchSize, [global::ModelGen.TensorShape("[B, T, 16]", BatchParameter = "batchSize")] global::System.Span<float> output, [global::ModelGen.TensorShape("[4, B, 8]", BatchParameter = "batchSize", AllowEmpty = true)] global::System.ReadOnlySpan<float> h0, [global::ModelGen.TensorShape("[4, B, 24]", BatchParameter = "batchSize", AllowEmpty = true)] global::System.ReadOnlySpan<float> c0, [global::ModelGen.TensorShape("[4, B, 8]", BatchParameter = "batchSize", AllowEmpty = true)] global::System.Span<float> hN, [global::ModelGen.TensorShape("[4, B, 24]", BatchParameter = "batchSize", AllowEmpty = true)] global::System.Span<float> cN) =>
             _modelGenCore.Forward(input, batchSize, output, h0, c0, hN, cN);
 
         /// <summary>Runs the recurrent layers and records what <see cref="Backward"/> needs (which then takes dL/d(output) <c>[B, T, D*Hout]</c>), from a zero state: <c>output = rnn(input)[0]</c>.</summary>
         /// <param name="input"><c>[B, T, I]</c>, batch first; T is <c>input.Length / (B * I)</c>.</param>
         /// <param name="batchSize">B.</param>
         /// <param name="output"><c>[B, T, D*Hout]</c>: the top layer's h at every step, forward then reverse direction.</param>
-        public void TrainForward(global::System.ReadOnlySpan<float> input, int batchSize, global::System.Span<float> output) =>
+        public void TrainForward([global::ModelGen.TensorShape("[B, T, 16]", BatchParameter = "batchSize")] global::System.ReadOnlySpan<float> input, int batchSize, [global::ModelGen.TensorShape("[B, T, 16]", BatchParameter = "batchSize")] global::System.Span<float> output) =>
             _modelGenCore.TrainForward(input, batchSize, output, default, default, default, default);
 
         /// <summary>Runs the recurrent layers and records what <see cref="Backward"/> needs (which then takes dL/d(output) <c>[B, T, D*Hout]</c>): <c>output, (hN, cN) = rnn(input, (h0, c0))</c>.</summary>
@@ -187,7 +187,7 @@ namespace Demo.Text
         /// <param name="c0">Initial c <c>[L*D, B, H]</c>; empty for zeros.</param>
         /// <param name="hN">Final h <c>[L*D, B, Hout]</c>; empty to skip.</param>
         /// <param name="cN">Final c <c>[L*D, B, H]</c>; empty to skip.</param>
-        public void TrainForward(global::System.ReadOnlySpan<float> input, int batchSize, global::System.Span<float> output, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.Span<float> hN, global::System.Span<float> cN) =>
+        public void TrainForward([global::ModelGen.TensorShape("[B, T, 16]", BatchParameter = "batchSize")] global::System.ReadOnlySpan<float> input, int batchSize, [global::ModelGen.TensorShape("[B, T, 16]", BatchParameter = "batchSize")] global::System.Span<float> output, [global::ModelGen.TensorShape("[4, B, 8]", BatchParameter = "batchSize", AllowEmpty = true)] global::System.ReadOnlySpan<float> h0, [global::ModelGen.TensorShape("[4, B, 24]", BatchParameter = "batchSize", AllowEmpty = true)] global::System.ReadOnlySpan<float> c0, [global::ModelGen.TensorShape("[4, B, 8]", BatchParameter = "batchSize", AllowEmpty = true)] global::System.Span<float> hN, [global::ModelGen.TensorShape("[4, B, 24]", BatchParameter = "batchSize", AllowEmpty = true)] global::System.Span<float> cN) =>
             _modelGenCore.TrainForward(input, batchSize, output, h0, c0, hN, cN);
 
         /// <summary>dL/d(parameter) for every parameter, laid out like <see cref="Parameters"/>; <see cref="Backward"/> adds to it.</summary>

@@ -1,0 +1,98 @@
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Diagnostics;
+
+namespace ModelGen.Generator.Diagnostics;
+
+/// <summary>
+/// Reports what is wrong with a model declaration (MG0001–MG0016), at the attribute argument or identifier at
+/// fault. It runs the same <see cref="ModelValidation"/> as the generator, which generates nothing for a
+/// declaration with any error, so a ModelGen diagnostic is never followed by errors inside generated code.
+/// </summary>
+[DiagnosticAnalyzer(LanguageNames.CSharp)]
+public sealed class ModelDeclarationAnalyzer : DiagnosticAnalyzer
+{
+    /// <inheritdoc/>
+    public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } =
+    [
+        DiagnosticDescriptors.RequiredSizeMissing,
+        DiagnosticDescriptors.SizeOutOfRange,
+        DiagnosticDescriptors.ProjSizeOutOfRange,
+        DiagnosticDescriptors.OptionNotOnCell,
+        DiagnosticDescriptors.InvalidNonlinearity,
+        DiagnosticDescriptors.LayoutOverflow,
+        DiagnosticDescriptors.TypeNotPartial,
+        DiagnosticDescriptors.TypeStatic,
+        DiagnosticDescriptors.TypeGeneric,
+        DiagnosticDescriptors.ContainingTypeNotPartial,
+        DiagnosticDescriptors.DuplicateModelAttribute,
+        DiagnosticDescriptors.MemberNameCollision,
+        DiagnosticDescriptors.InheritedMemberHidden,
+        DiagnosticDescriptors.TypeNameCollision,
+        DiagnosticDescriptors.FileLocalType,
+        DiagnosticDescriptors.LanguageVersionTooLow,
+    ];
+
+    /// <inheritdoc/>
+    public override void Initialize(AnalysisContext context)
+    {
+        context.EnableConcurrentExecution();
+        context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
+        context.RegisterCompilationStartAction(static start =>
+        {
+            // Resolved once per compilation; a compilation without the ModelGen runtime has no models.
+            INamedTypeSymbol? lstm = start.Compilation.GetTypeByMetadataName(ModelValidation.LstmAttribute);
+            INamedTypeSymbol? gru = start.Compilation.GetTypeByMetadataName(ModelValidation.GruAttribute);
+            INamedTypeSymbol? rnn = start.Compilation.GetTypeByMetadataName(ModelValidation.RnnAttribute);
+            if (lstm is null && gru is null && rnn is null) return;
+            // A nested model is validated for itself and for each type that contains it; once is enough.
+            var results = new ConcurrentDictionary<INamedTypeSymbol, ModelValidationResult>(SymbolEqualityComparer.Default);
+            bool IsModel(INamedTypeSymbol type)
+            {
+                if (type.TypeKind != TypeKind.Class) return false;
+                foreach (AttributeData attribute in type.GetAttributes())
+                {
+                    INamedTypeSymbol? attributeClass = attribute.AttributeClass;
+                    if (SymbolEqualityComparer.Default.Equals(attributeClass, lstm)
+                        || SymbolEqualityComparer.Default.Equals(attributeClass, gru)
+                        || SymbolEqualityComparer.Default.Equals(attributeClass, rnn))
+                    {
+                        return true;
+                    }
+                }
+                return false;
+            }
+
+            start.RegisterSymbolAction(symbolContext =>
+            {
+                var type = (INamedTypeSymbol)symbolContext.Symbol;
+                Compilation compilation = symbolContext.Compilation;
+                System.Threading.CancellationToken cancellation = symbolContext.CancellationToken;
+                ModelValidationResult Validate(INamedTypeSymbol model) =>
+                    results.GetOrAdd(model, m => ModelValidation.Validate(m, compilation, cancellation));
+
+                // Each problem is reported while analysing the type whose declaration it points into.
+                if (IsModel(type))
+                {
+                    foreach (ModelProblem problem in Validate(type).Problems)
+                    {
+                        if (problem.Owner is null) symbolContext.ReportDiagnostic(problem.ToDiagnostic());
+                    }
+                }
+                var nested = new Stack<INamedTypeSymbol>(type.GetTypeMembers());
+                while (nested.Count > 0)
+                {
+                    INamedTypeSymbol inner = nested.Pop();
+                    foreach (INamedTypeSymbol deeper in inner.GetTypeMembers()) nested.Push(deeper);
+                    if (!IsModel(inner)) continue;
+                    foreach (ModelProblem problem in Validate(inner).Problems)
+                    {
+                        if (SymbolEqualityComparer.Default.Equals(problem.Owner, type)) symbolContext.ReportDiagnostic(problem.ToDiagnostic());
+                    }
+                }
+            }, SymbolKind.NamedType);
+        });
+    }
+}
