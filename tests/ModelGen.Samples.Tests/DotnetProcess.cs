@@ -19,6 +19,10 @@ internal static class DotnetProcess
 
     public static string QuickStartProject => Path.Combine(RepositoryRoot, "samples", "QuickStart", "QuickStart.csproj");
 
+    public static string Co2ForecastProject => Path.Combine(RepositoryRoot, "samples", "Co2Forecast", "Co2Forecast.csproj");
+
+    public static string CharModelProject => Path.Combine(RepositoryRoot, "samples", "CharModel", "CharModel.csproj");
+
     /// <summary>The dotnet host that runs these tests (the SDK's, under <c>dotnet test</c>), else the one on PATH.</summary>
     public static string Dotnet =>
         Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
