@@ -9,38 +9,70 @@ namespace ModelGen.Benchmarks;
 // [GlobalSetup] loads the weights and checks, before anything is timed, that every runtime reproduces the
 // file's PyTorch y within 1e-5 (it throws otherwise and BenchmarkDotNet reports the benchmark as failed).
 
-/// <summary>bench_small: LSTM 8→32, 1 layer, head 32→4, T = 32.</summary>
+/// <summary>
+/// ModelGen against ONNX Runtime on one bench file. ModelGen's calls go through the model's interface, a few
+/// nanoseconds against the microseconds a call takes.
+/// </summary>
 [MemoryDiagnoser]
-[TimeSteps(32)]
-public class BenchSmall : IDisposable
+public abstract class PeerBenchmark<TModel> : IDisposable where TModel : class, IStreamingHeadModel, new()
 {
-    private readonly BenchSmallModel _model = new();
     private BenchCase _bench = null!;
     private OnnxRunner _onnx = null!;
-    private readonly float[] _prediction = new float[BenchSmallModel.OutputSize];
 
-    /// <summary>Loads bench_small and checks both runtimes (and streaming) against PyTorch's y.</summary>
+    protected TModel Model { get; } = new();
+
+    protected float[] Prediction { get; } = new float[new TModel().OutputSize];
+
+    protected ReadOnlySpan<float> Input => _bench.Input;
+
+    /// <summary>The bench file's name, e.g. <c>bench_small</c>.</summary>
+    protected abstract string FileName { get; }
+
+    /// <summary>Loads the bench file and checks both runtimes against PyTorch's y.</summary>
     [GlobalSetup]
-    public void Setup()
+    public virtual void Setup()
     {
-        _bench = BenchCase.Load("bench_small");
-        _model.LoadSafetensors(_bench.SafetensorsPath);
-        _model.PredictLast(_bench.Input, 1, _prediction);
-        _bench.Check("ModelGen PredictLast", _prediction);
-        StepPredictSequence();
-        _bench.Check("ModelGen StepPredict x T", _prediction);
+        _bench = BenchCase.Load(FileName);
+        Model.LoadSafetensors(_bench.SafetensorsPath);
+        Model.PredictLast(_bench.Input, 1, Prediction);
+        _bench.Check("ModelGen PredictLast", Prediction);
         _onnx = new OnnxRunner(_bench);
         _onnx.Run();
         _bench.Check("ONNX Runtime", _onnx.Output);
     }
 
-    /// <summary>ModelGen: <c>PredictLast</c> over the T = 32 steps.</summary>
+    protected void Check(string what) => _bench.Check(what, Prediction);
+
+    /// <summary>ModelGen: <c>PredictLast</c> over the T steps.</summary>
     [Benchmark]
-    public void ModelGen_PredictLast() => _model.PredictLast(_bench.Input, 1, _prediction);
+    public void ModelGen_PredictLast() => Model.PredictLast(_bench.Input, 1, Prediction);
 
     /// <summary>ONNX Runtime: one <c>Run</c> of the exported graph over the same input.</summary>
     [Benchmark(Baseline = true)]
     public void OnnxRuntime_Run() => _onnx.Run();
+
+    /// <summary>Releases the ONNX Runtime session.</summary>
+    [GlobalCleanup]
+    public void Dispose()
+    {
+        _onnx?.Dispose();
+        GC.SuppressFinalize(this);
+    }
+}
+
+/// <summary>bench_small: LSTM 8→32, 1 layer, head 32→4, T = 32; also streamed one step at a time.</summary>
+[TimeSteps(32)]
+public class BenchSmall : PeerBenchmark<BenchSmallModel>
+{
+    protected override string FileName => "bench_small";
+
+    /// <inheritdoc/>
+    public override void Setup()
+    {
+        base.Setup();
+        StepPredictSequence();
+        Check("ModelGen StepPredict x T");
+    }
 
     /// <summary>ModelGen streaming: <c>ResetState</c>, then one <c>StepPredict</c> per step for the T = 32 steps.</summary>
     [Benchmark]
@@ -48,100 +80,26 @@ public class BenchSmall : IDisposable
 
     private void StepPredictSequence()
     {
-        ReadOnlySpan<float> input = _bench.Input;
+        ReadOnlySpan<float> input = Input;
         const int inputSize = BenchSmallModel.InputSize;
-        _model.ResetState();
+        Model.ResetState();
         for (int t = 0; t < input.Length; t += inputSize)
         {
-            _model.StepPredict(input.Slice(t, inputSize), _prediction);
+            Model.StepPredict(input.Slice(t, inputSize), Prediction);
         }
-    }
-
-    /// <summary>Releases the ONNX Runtime session.</summary>
-    [GlobalCleanup]
-    public void Dispose()
-    {
-        _onnx?.Dispose();
-        GC.SuppressFinalize(this);
     }
 }
 
 /// <summary>bench_medium: LSTM 32→128, 2 layers, head 128→10, T = 64.</summary>
-[MemoryDiagnoser]
 [TimeSteps(64)]
-public class BenchMedium : IDisposable
+public class BenchMedium : PeerBenchmark<BenchMediumModel>
 {
-    private readonly BenchMediumModel _model = new();
-    private BenchCase _bench = null!;
-    private OnnxRunner _onnx = null!;
-    private readonly float[] _prediction = new float[BenchMediumModel.OutputSize];
-
-    /// <summary>Loads bench_medium and checks both runtimes against PyTorch's y.</summary>
-    [GlobalSetup]
-    public void Setup()
-    {
-        _bench = BenchCase.Load("bench_medium");
-        _model.LoadSafetensors(_bench.SafetensorsPath);
-        _model.PredictLast(_bench.Input, 1, _prediction);
-        _bench.Check("ModelGen PredictLast", _prediction);
-        _onnx = new OnnxRunner(_bench);
-        _onnx.Run();
-        _bench.Check("ONNX Runtime", _onnx.Output);
-    }
-
-    /// <summary>ModelGen: <c>PredictLast</c> over the T = 64 steps.</summary>
-    [Benchmark]
-    public void ModelGen_PredictLast() => _model.PredictLast(_bench.Input, 1, _prediction);
-
-    /// <summary>ONNX Runtime: one <c>Run</c> of the exported graph over the same input.</summary>
-    [Benchmark(Baseline = true)]
-    public void OnnxRuntime_Run() => _onnx.Run();
-
-    /// <summary>Releases the ONNX Runtime session.</summary>
-    [GlobalCleanup]
-    public void Dispose()
-    {
-        _onnx?.Dispose();
-        GC.SuppressFinalize(this);
-    }
+    protected override string FileName => "bench_medium";
 }
 
 /// <summary>bench_gru: GRU 16→64, 1 layer, head 64→4, T = 64.</summary>
-[MemoryDiagnoser]
 [TimeSteps(64)]
-public class BenchGru : IDisposable
+public class BenchGru : PeerBenchmark<BenchGruModel>
 {
-    private readonly BenchGruModel _model = new();
-    private BenchCase _bench = null!;
-    private OnnxRunner _onnx = null!;
-    private readonly float[] _prediction = new float[BenchGruModel.OutputSize];
-
-    /// <summary>Loads bench_gru and checks both runtimes against PyTorch's y.</summary>
-    [GlobalSetup]
-    public void Setup()
-    {
-        _bench = BenchCase.Load("bench_gru");
-        _model.LoadSafetensors(_bench.SafetensorsPath);
-        _model.PredictLast(_bench.Input, 1, _prediction);
-        _bench.Check("ModelGen PredictLast", _prediction);
-        _onnx = new OnnxRunner(_bench);
-        _onnx.Run();
-        _bench.Check("ONNX Runtime", _onnx.Output);
-    }
-
-    /// <summary>ModelGen: <c>PredictLast</c> over the T = 64 steps.</summary>
-    [Benchmark]
-    public void ModelGen_PredictLast() => _model.PredictLast(_bench.Input, 1, _prediction);
-
-    /// <summary>ONNX Runtime: one <c>Run</c> of the exported graph over the same input.</summary>
-    [Benchmark(Baseline = true)]
-    public void OnnxRuntime_Run() => _onnx.Run();
-
-    /// <summary>Releases the ONNX Runtime session.</summary>
-    [GlobalCleanup]
-    public void Dispose()
-    {
-        _onnx?.Dispose();
-        GC.SuppressFinalize(this);
-    }
+    protected override string FileName => "bench_gru";
 }
