@@ -266,7 +266,7 @@ public static class GradientClipping
         double sum = 0;
         foreach (float g in gradients) sum += (double)g * g;
         float norm = (float)Math.Sqrt(sum);
-        float coefficient = MathF.Min(1f, maxNorm / (norm + 1e-6f));
+        float coefficient = maxNorm / (norm + 1e-6f);
         if (coefficient < 1f)
         {
             foreach (ref float g in gradients) g *= coefficient;
