@@ -43,3 +43,14 @@ internal static class TestModels
         _ => DeclaredModelParityTests.Create(name),
     };
 }
+
+/// <summary>
+/// Wide gates on a one-float input: a row of gates is G·H = 16,384 floats (for every vector width), so
+/// B·T = 131,072 rows (a 512 KiB input) need exactly 2³¹ floats of workspace, where int offsets wrap.
+/// </summary>
+[LstmModel(InputSize = 1, HiddenSize = 4096, ProjSize = 1, OutputSize = 1)]
+public partial class WideGateLstm;
+
+/// <summary>One bidirectional layer whose output row (D·H = 8) is as long as its input row, so Forward(x, B, x) fits.</summary>
+[GruModel(InputSize = 8, HiddenSize = 4, Bidirectional = true)]
+public partial class SquareBidirectionalGru;

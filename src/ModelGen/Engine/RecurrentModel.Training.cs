@@ -71,7 +71,7 @@ public sealed partial class RecurrentModel<TSpec>
     public void TrainForward(ReadOnlySpan<float> input, int batchSize, Span<float> output,
         ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, Span<float> hN, Span<float> cN)
     {
-        int steps = CheckCall(ForwardResult.Output, input, batchSize, output.Length, h0, c0, hN, cN);
+        int steps = CheckCall(ForwardResult.Output, TrainingRowWidth, input, batchSize, output, h0, c0, hN, cN);
         Record(ForwardResult.Output, input, batchSize, steps, h0, c0, hN, cN, output);
     }
 
@@ -82,7 +82,7 @@ public sealed partial class RecurrentModel<TSpec>
     public void TrainPredictLast(ReadOnlySpan<float> input, int batchSize, Span<float> prediction,
         ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, Span<float> hN = default, Span<float> cN = default)
     {
-        int steps = CheckCall(ForwardResult.LastPrediction, input, batchSize, prediction.Length, h0, c0, hN, cN);
+        int steps = CheckCall(ForwardResult.LastPrediction, TrainingRowWidth, input, batchSize, prediction, h0, c0, hN, cN);
         Span<float> output = Record(ForwardResult.LastPrediction, input, batchSize, steps, h0, c0, hN, cN, default);
         Predict(ForwardResult.LastPrediction, output, batchSize, steps, prediction);
     }
@@ -94,7 +94,7 @@ public sealed partial class RecurrentModel<TSpec>
     public void TrainPredictSequence(ReadOnlySpan<float> input, int batchSize, Span<float> predictions,
         ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, Span<float> hN = default, Span<float> cN = default)
     {
-        int steps = CheckCall(ForwardResult.SequencePrediction, input, batchSize, predictions.Length, h0, c0, hN, cN);
+        int steps = CheckCall(ForwardResult.SequencePrediction, TrainingRowWidth, input, batchSize, predictions, h0, c0, hN, cN);
         Span<float> output = Record(ForwardResult.SequencePrediction, input, batchSize, steps, h0, c0, hN, cN, default);
         Predict(ForwardResult.SequencePrediction, output, batchSize, steps, predictions);
     }
@@ -120,8 +120,17 @@ public sealed partial class RecurrentModel<TSpec>
         CheckResultLength(_trained, upstream.Length, batch, steps, nameof(upstream));
         if (!inputGradient.IsEmpty) CheckLength(nameof(inputGradient), inputGradient.Length, batch, steps, InputSize, "[B, T, I]");
         CheckStates(batch, h0Gradient, c0Gradient, nameof(h0Gradient), nameof(c0Gradient));
-
+        // Backward reads upstream and the parameters while it writes the parameter gradients and the three
+        // outputs, so none of these may overlap another.
         Span<float> gradients = Gradients;
+        ArgumentChecks.NoOverlap(gradients, nameof(Gradients), upstream, nameof(upstream));
+        CheckGradientOutput(inputGradient, nameof(inputGradient), upstream, gradients);
+        CheckGradientOutput(h0Gradient, nameof(h0Gradient), upstream, gradients);
+        CheckGradientOutput(c0Gradient, nameof(c0Gradient), upstream, gradients);
+        ArgumentChecks.NoOverlap(h0Gradient, nameof(h0Gradient), inputGradient, nameof(inputGradient));
+        ArgumentChecks.NoOverlap(c0Gradient, nameof(c0Gradient), inputGradient, nameof(inputGradient));
+        ArgumentChecks.NoOverlap(c0Gradient, nameof(c0Gradient), h0Gradient, nameof(h0Gradient));
+
         Span<float> dTop = DSequence(NumLayers - 1).AsSpan(0, sequence);
         ReadOnlySpan<float> top = _recordOutputs.AsSpan((NumLayers - 1) * sequence, sequence);
         switch (_trained)
@@ -185,6 +194,13 @@ public sealed partial class RecurrentModel<TSpec>
                 for (int i = 0; i < dSource.Length; i++) dSource[i] *= mask[i];
             }
         }
+    }
+
+    private void CheckGradientOutput(ReadOnlySpan<float> output, string name, ReadOnlySpan<float> upstream, ReadOnlySpan<float> gradients)
+    {
+        ArgumentChecks.NoOverlap(output, name, upstream, nameof(upstream));
+        ArgumentChecks.NoOverlap(output, name, _parameters, nameof(Parameters));
+        ArgumentChecks.NoOverlap(output, name, gradients, nameof(Gradients));
     }
 
     /// <summary>Draws layer <paramref name="layer"/>'s dropout mask and returns its output with the mask applied.</summary>

@@ -28,6 +28,20 @@ public sealed partial class RecurrentModel<TSpec> where TSpec : struct, IRecurre
     private static readonly (int Weight, int Bias) PackedHead;
     private static readonly int PackedLength;
 
+    // Floats per row (b, t) of the widest buffer a call needs; the buffers sized per batch row b are no wider,
+    // and B <= B·T. The kernels index every buffer with int offsets, so a call is accepted only when rows ×
+    // width fits one array (see ArgumentChecks.Length): checked before any memory is touched.
+    private static readonly long InferenceRowWidth = Math.Max(
+        Math.Max(LayerShape<TSpec>.GateStride, OutputFeatures), Math.Max(LayerShape<TSpec>.HStride, LayerShape<TSpec>.CStride));
+    private static readonly long TrainingRowWidth = new[]
+    {
+        InferenceRowWidth, InputSize, (long)NumLayers * OutputFeatures,
+        (long)NumLayers * NumDirections * GateCount * LayerShape<TSpec>.CStride,
+        (long)NumLayers * NumDirections * Math.Max(Math.Max(StateSize, HiddenSize), LayerShape<TSpec>.CStride),
+    }.Max();
+    // The streaming state [L*D, B, Hout] and [L*D, B, H], and the workspace of a step of B rows.
+    private static readonly long StreamRowWidth = Math.Max(InferenceRowWidth, (long)NumLayers * NumDirections * Math.Max(StateSize, HiddenSize));
+
     /// <summary>The parameter table, in PyTorch's <c>state_dict</c> order.</summary>
     public static ImmutableArray<ParameterInfo> ParameterTable { get; } = BuildTable();
 
@@ -45,6 +59,7 @@ public sealed partial class RecurrentModel<TSpec> where TSpec : struct, IRecurre
     private float[] _c = [];
     private float[] _hFull = [];
     private readonly float[] _headRow = new float[Kernels.Packed.VectorLength(1, Math.Max(TSpec.OutputSize, 1))];
+    private readonly float[] _sourceRow = new float[Math.Max(TSpec.InputSize, OutputFeatures)];
     private float[] _streamH = [];
     private float[] _streamC = [];
 
@@ -118,7 +133,7 @@ public sealed partial class RecurrentModel<TSpec> where TSpec : struct, IRecurre
     public void Forward(ReadOnlySpan<float> input, int batchSize, Span<float> output,
         ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, Span<float> hN, Span<float> cN)
     {
-        int steps = CheckCall(ForwardResult.Output, input, batchSize, output.Length, h0, c0, hN, cN);
+        int steps = CheckCall(ForwardResult.Output, InferenceRowWidth, input, batchSize, output, h0, c0, hN, cN);
         EnsureWorkspace(batchSize, steps);
         Run(input, batchSize, steps, h0, c0, hN, cN, output);
     }
@@ -127,7 +142,7 @@ public sealed partial class RecurrentModel<TSpec> where TSpec : struct, IRecurre
     public void PredictLast(ReadOnlySpan<float> input, int batchSize, Span<float> prediction,
         ReadOnlySpan<float> h0, ReadOnlySpan<float> c0)
     {
-        int steps = CheckCall(ForwardResult.LastPrediction, input, batchSize, prediction.Length, h0, c0, default, default);
+        int steps = CheckCall(ForwardResult.LastPrediction, InferenceRowWidth, input, batchSize, prediction, h0, c0, default, default);
         EnsureWorkspace(batchSize, steps);
         Predict(ForwardResult.LastPrediction, RunToWorkspace(input, batchSize, steps, h0, c0), batchSize, steps, prediction);
     }
@@ -136,7 +151,7 @@ public sealed partial class RecurrentModel<TSpec> where TSpec : struct, IRecurre
     public void PredictSequence(ReadOnlySpan<float> input, int batchSize, Span<float> predictions,
         ReadOnlySpan<float> h0, ReadOnlySpan<float> c0)
     {
-        int steps = CheckCall(ForwardResult.SequencePrediction, input, batchSize, predictions.Length, h0, c0, default, default);
+        int steps = CheckCall(ForwardResult.SequencePrediction, InferenceRowWidth, input, batchSize, predictions, h0, c0, default, default);
         EnsureWorkspace(batchSize, steps);
         Predict(ForwardResult.SequencePrediction, RunToWorkspace(input, batchSize, steps, h0, c0), batchSize, steps, predictions);
     }
@@ -145,6 +160,8 @@ public sealed partial class RecurrentModel<TSpec> where TSpec : struct, IRecurre
     public void ResetState(int batchSize = 1)
     {
         if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "batchSize must be at least 1.");
+        // Also covers the workspace of a step of this batch, so that Step cannot fail on size later.
+        ArgumentChecks.Length(nameof(batchSize), "batchSize", batchSize, StreamRowWidth);
         int hLength = NumLayers * NumDirections * batchSize * StateSize;
         int cLength = TSpec.Cell == CellKind.Lstm ? NumLayers * NumDirections * batchSize * HiddenSize : 0;
         if (_streamH.Length != hLength) _streamH = new float[hLength];
@@ -161,6 +178,7 @@ public sealed partial class RecurrentModel<TSpec> where TSpec : struct, IRecurre
         int batch = StreamBatchSize;
         CheckLength(nameof(input), input.Length, batch, 1, InputSize, "[B, I]");
         CheckLength(nameof(output), output.Length, batch, 1, StateSize, "[B, Hout]");
+        CheckAliasing(input, _streamH, _streamC, output, nameof(output), _streamH, _streamC);
         EnsureWorkspace(batch, 1);
         Run(input, batch, 1, _streamH, _streamC, _streamH, _streamC, output);
     }
@@ -173,6 +191,7 @@ public sealed partial class RecurrentModel<TSpec> where TSpec : struct, IRecurre
         int batch = StreamBatchSize;
         CheckLength(nameof(input), input.Length, batch, 1, InputSize, "[B, I]");
         CheckLength(nameof(prediction), prediction.Length, batch, 1, OutputSize, "[B, O]");
+        CheckAliasing(input, _streamH, _streamC, prediction, nameof(prediction), _streamH, _streamC);
         EnsureWorkspace(batch, 1);
         Predict(ForwardResult.SequencePrediction, RunToWorkspace(input, batch, 1, _streamH, _streamC, _streamH, _streamC), batch, 1, prediction);
     }
@@ -298,6 +317,7 @@ public sealed partial class RecurrentModel<TSpec> where TSpec : struct, IRecurre
                     Steps = steps,
                     Reverse = direction == 1,
                     Source = source,
+                    SourceRow = _sourceRow,
                     Destination = destination,
                     DestinationColumn = direction * StateSize,
                     InitialH = h0.IsEmpty ? default : h0.Slice(index * hSlice, hSlice),
@@ -333,26 +353,65 @@ public sealed partial class RecurrentModel<TSpec> where TSpec : struct, IRecurre
         }
     }
 
-    /// <summary>Checks every argument of a forward call that returns <paramref name="result"/>, and returns T.</summary>
-    private static int CheckCall(ForwardResult result, ReadOnlySpan<float> input, int batchSize, int resultLength,
-        ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, ReadOnlySpan<float> hN, ReadOnlySpan<float> cN)
+    /// <summary>
+    /// Checks every argument of a forward call that returns <paramref name="result"/> into
+    /// <paramref name="resultSpan"/>, with a workspace of <paramref name="rowWidth"/> floats per row, and returns T.
+    /// </summary>
+    private static int CheckCall(ForwardResult result, long rowWidth, ReadOnlySpan<float> input, int batchSize,
+        ReadOnlySpan<float> resultSpan, ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, ReadOnlySpan<float> hN, ReadOnlySpan<float> cN)
     {
         if (result != ForwardResult.Output) RequireHead();
         int steps = SequenceLength(input, batchSize);
-        CheckResultLength(result, resultLength, batchSize, steps);
+        long rows = (long)batchSize * steps;
+        if (rows > ArgumentChecks.MaxCount(rowWidth))
+        {
+            ArgumentChecks.ThrowTooLarge(nameof(input), $"B·T ({batchSize} sequences of {steps} steps)", rows, rowWidth);
+        }
+        CheckResultLength(result, resultSpan.Length, batchSize, steps);
         CheckStates(batchSize, h0, c0, nameof(h0), nameof(c0));
         CheckStates(batchSize, hN, cN, nameof(hN), nameof(cN));
+        CheckAliasing(input, h0, c0, resultSpan, ResultName(result), hN, cN);
         return steps;
     }
+
+    /// <summary>
+    /// Rejects written spans that overlap read ones, or each other: the layers read the input and the initial
+    /// state while they write the result and the final state. Only hN = h0 and cN = c0, the very same spans,
+    /// are safe (each layer reads its initial state before it writes its final one), and streaming relies on it.
+    /// </summary>
+    private static void CheckAliasing(ReadOnlySpan<float> input, ReadOnlySpan<float> h0, ReadOnlySpan<float> c0,
+        ReadOnlySpan<float> result, string resultName, ReadOnlySpan<float> hN, ReadOnlySpan<float> cN)
+    {
+        ArgumentChecks.NoOverlap(result, resultName, input, nameof(input));
+        ArgumentChecks.NoOverlap(result, resultName, h0, nameof(h0));
+        ArgumentChecks.NoOverlap(result, resultName, c0, nameof(c0));
+        ArgumentChecks.NoOverlap(hN, nameof(hN), input, nameof(input));
+        ArgumentChecks.NoOverlap(hN, nameof(hN), h0, nameof(h0), sameIsSafe: true);
+        ArgumentChecks.NoOverlap(hN, nameof(hN), c0, nameof(c0));
+        ArgumentChecks.NoOverlap(hN, nameof(hN), result, resultName);
+        ArgumentChecks.NoOverlap(cN, nameof(cN), input, nameof(input));
+        ArgumentChecks.NoOverlap(cN, nameof(cN), h0, nameof(h0));
+        ArgumentChecks.NoOverlap(cN, nameof(cN), c0, nameof(c0), sameIsSafe: true);
+        ArgumentChecks.NoOverlap(cN, nameof(cN), result, resultName);
+        ArgumentChecks.NoOverlap(cN, nameof(cN), hN, nameof(hN));
+    }
+
+    private static string ResultName(ForwardResult result) => result switch
+    {
+        ForwardResult.Output => "output",
+        ForwardResult.LastPrediction => "prediction",
+        _ => "predictions",
+    };
 
     /// <summary>The length check of a forward result, or of its gradient (named <paramref name="name"/>).</summary>
     private static void CheckResultLength(ForwardResult result, int length, int batch, int steps, string? name = null)
     {
+        name ??= ResultName(result);
         switch (result)
         {
-            case ForwardResult.Output: CheckLength(name ?? "output", length, batch, steps, OutputFeatures, "[B, T, D*Hout]"); break;
-            case ForwardResult.LastPrediction: CheckLength(name ?? "prediction", length, batch, 1, OutputSize, "[B, O]"); break;
-            default: CheckLength(name ?? "predictions", length, batch, steps, OutputSize, "[B, T, O]"); break;
+            case ForwardResult.Output: CheckLength(name, length, batch, steps, OutputFeatures, "[B, T, D*Hout]"); break;
+            case ForwardResult.LastPrediction: CheckLength(name, length, batch, 1, OutputSize, "[B, O]"); break;
+            default: CheckLength(name, length, batch, steps, OutputSize, "[B, T, O]"); break;
         }
     }
 
@@ -457,7 +516,7 @@ public sealed partial class RecurrentModel<TSpec> where TSpec : struct, IRecurre
 
     private static void CheckStates(int batch, ReadOnlySpan<float> h, ReadOnlySpan<float> c, string hName, string cName)
     {
-        int layers = NumLayers * NumDirections;
+        long layers = NumLayers * NumDirections;
         if (!h.IsEmpty && h.Length != layers * batch * StateSize)
         {
             throw new ArgumentException(

@@ -36,6 +36,8 @@ internal readonly struct RecordCache : ICacheMode
 /// pre-activations on the input side (<c>dzx</c>, multiplying W_ih and b_ih) and on the hidden side
 /// (<c>dzh</c>, multiplying W_hh and b_hh; equal to dzx except for GRU's n gate), and the part of dL/dh_prev that
 /// does not go through W_hh. All spans are gate-major and padded to Hp.</para>
+/// <para>The h and c a cell stores are flushed of subnormals (<see cref="Subnormals"/>), so that the next step's
+/// arithmetic never takes a subnormal operand.</para>
 /// </remarks>
 internal interface ICell
 {
@@ -91,9 +93,9 @@ internal readonly struct LstmCell : ICell
             Vector<float> f = Activations.Sigmoid(Mem.Load(ref xg, gates + v) + Mem.Load(ref hg, gates + v));
             Vector<float> g = Activations.Tanh(Mem.Load(ref xg, gates + 2 * v) + Mem.Load(ref hg, gates + 2 * v));
             Vector<float> o = Activations.Sigmoid(Mem.Load(ref xg, gates + 3 * v) + Mem.Load(ref hg, gates + 3 * v));
-            Vector<float> cNew = Vector.FusedMultiplyAdd(f, Mem.Load(ref c, units), i * g);
+            Vector<float> cNew = Subnormals.Flush(Vector.FusedMultiplyAdd(f, Mem.Load(ref c, units), i * g));
             cNew.StoreUnsafe(ref c, (nuint)units);
-            (o * Activations.Tanh(cNew)).StoreUnsafe(ref h, (nuint)units);
+            Subnormals.Flush(o * Activations.Tanh(cNew)).StoreUnsafe(ref h, (nuint)units);
             if (TCache.Enabled)
             {
                 i.StoreUnsafe(ref gateCache, (nuint)units);
@@ -153,7 +155,7 @@ internal readonly struct GruCell : ICell
             Vector<float> z = Activations.Sigmoid(Mem.Load(ref xg, gates + v) + Mem.Load(ref hg, gates + v));
             Vector<float> hn = Mem.Load(ref hg, gates + 2 * v);
             Vector<float> n = Activations.Tanh(Vector.FusedMultiplyAdd(r, hn, Mem.Load(ref xg, gates + 2 * v)));
-            Vector.FusedMultiplyAdd(z, Mem.Load(ref h, units) - n, n).StoreUnsafe(ref h, (nuint)units);
+            Subnormals.Flush(Vector.FusedMultiplyAdd(z, Mem.Load(ref h, units) - n, n)).StoreUnsafe(ref h, (nuint)units);
             if (TCache.Enabled)
             {
                 r.StoreUnsafe(ref gateCache, (nuint)units);
@@ -204,7 +206,7 @@ internal readonly struct RnnCell : ICell
         for (int u = 0; u < blocks; u++)
         {
             Vector<float> pre = Mem.Load(ref xg, u * v) + Mem.Load(ref hg, u * v);
-            Vector<float> hNew = relu ? Vector.Max(pre, Vector<float>.Zero) : Activations.Tanh(pre);
+            Vector<float> hNew = Subnormals.Flush(relu ? Vector.Max(pre, Vector<float>.Zero) : Activations.Tanh(pre));
             hNew.StoreUnsafe(ref h, (nuint)(u * v));
             if (TCache.Enabled) hNew.StoreUnsafe(ref gateCache, (nuint)(u * v));
         }

@@ -38,7 +38,7 @@ internal static class Packed
     /// <summary>Floats of a packed matrix.</summary>
     public static int MatrixLength(int gates, int units, int cols) => VectorLength(gates, units) * cols;
 
-    /// <summary>Packs a row-major <c>[gates·units, cols]</c> matrix.</summary>
+    /// <summary>Packs a row-major <c>[gates·units, cols]</c> matrix, its subnormals flushed (see <see cref="Subnormals"/>).</summary>
     public static void PackMatrix(ReadOnlySpan<float> w, int gates, int units, int cols, Span<float> packed)
     {
         int v = Vector<float>.Count, perTile = BlocksPerTile(gates), tileVectors = TileVectors(gates);
@@ -56,7 +56,7 @@ internal static class Packed
                             int unit = ((tile * perTile) + blockInTile) * v + lane;
                             if (unit >= units) continue;
                             packed[(((tile * cols) + k) * tileVectors + blockInTile * gates + g) * v + lane] =
-                                w[((g * units) + unit) * cols + k];
+                                Subnormals.Flush(w[((g * units) + unit) * cols + k]);
                         }
                     }
                 }
@@ -64,7 +64,7 @@ internal static class Packed
         }
     }
 
-    /// <summary>Packs a <c>[gates·units]</c> vector (a bias) into the gate-packed order.</summary>
+    /// <summary>Packs a <c>[gates·units]</c> vector (a bias) into the gate-packed order, its subnormals flushed.</summary>
     public static void PackVector(ReadOnlySpan<float> b, int gates, int units, Span<float> packed)
     {
         int v = Vector<float>.Count;
@@ -73,7 +73,7 @@ internal static class Packed
         {
             for (int unit = 0; unit < units; unit++)
             {
-                packed[((unit / v) * gates + g) * v + unit % v] = b[g * units + unit];
+                packed[((unit / v) * gates + g) * v + unit % v] = Subnormals.Flush(b[g * units + unit]);
             }
         }
     }

@@ -20,6 +20,7 @@ internal ref struct DirectionPass
     public int Steps;                        // T
     public bool Reverse;
     public ReadOnlySpan<float> Source;       // [B, T, K]
+    public Span<float> SourceRow;            // [K]: one row of Source, flushed of subnormals
     public Span<float> Destination;          // [B, T, D*Hout]
     public int DestinationColumn;            // d * Hout
     public ReadOnlySpan<float> InitialH;     // [B, Hout] or empty for zeros
@@ -84,7 +85,6 @@ internal static class RecurrentLayer<TSpec, TCell, TInput>
         Span<float> h = p.H[..(batch * hStride)];
         Span<float> c = p.C[..(batch * cStride)];
         Span<float> hFull = projected ? p.HFull[..(batch * cStride)] : h;
-        ref float source = ref MemoryMarshal.GetReference(p.Source);
         ref float xg = ref MemoryMarshal.GetReference(inputGates);
         ref float hg = ref MemoryMarshal.GetReference(hiddenGates);
         ref float h0 = ref MemoryMarshal.GetReference(h);
@@ -99,11 +99,14 @@ internal static class RecurrentLayer<TSpec, TCell, TInput>
         ref float gateCache = ref TCache.Enabled ? ref MemoryMarshal.GetReference(p.GateCache) : ref Unsafe.NullRef<float>();
         ref float cellCache = ref TCache.Enabled ? ref MemoryMarshal.GetReference(p.CellCache) : ref Unsafe.NullRef<float>();
 
-        // The input half of every gate for all steps at once: xg[b, t] = W_ih x[b, t] + b_ih.
+        // The input half of every gate for all steps at once: xg[b, t] = W_ih x[b, t] + b_ih, each row read
+        // through a copy flushed of subnormals (the input is the caller's).
         if (p.Source.Length < batch * steps * inputSize) ThrowTooShort(nameof(p.Source));
+        Span<float> sourceRow = p.SourceRow[..inputSize];
         for (int row = 0; row < batch * steps; row++)
         {
-            Packed.MatVec(weightIh, tiles, tileVectors, inputSize, ref Unsafe.Add(ref source, row * inputSize), biasIh,
+            Subnormals.FlushCopy(p.Source.Slice(row * inputSize, inputSize), sourceRow);
+            Packed.MatVec(weightIh, tiles, tileVectors, inputSize, ref MemoryMarshal.GetReference(sourceRow), biasIh,
                 ref Unsafe.Add(ref xg, row * gateStride));
         }
 
@@ -113,8 +116,8 @@ internal static class RecurrentLayer<TSpec, TCell, TInput>
         if (projected) hFull.Clear();
         for (int b = 0; b < batch; b++)
         {
-            if (!p.InitialH.IsEmpty) p.InitialH.Slice(b * state, state).CopyTo(h.Slice(b * hStride));
-            if (!p.InitialC.IsEmpty) p.InitialC.Slice(b * hidden, hidden).CopyTo(c.Slice(b * cStride));
+            if (!p.InitialH.IsEmpty) Subnormals.FlushCopy(p.InitialH.Slice(b * state, state), h.Slice(b * hStride));
+            if (!p.InitialC.IsEmpty) Subnormals.FlushCopy(p.InitialC.Slice(b * hidden, hidden), c.Slice(b * cStride));
         }
 
         for (int s = 0; s < steps; s++)

@@ -59,13 +59,13 @@ public sealed partial class Trainer
     /// </summary>
     public FitResult FitLast(ReadOnlySpan<float> inputs, int steps, ReadOnlySpan<float> targets, FitOptions options)
     {
-        int perSample = steps * Model.InputSize, outputs = Model.OutputSize;
+        int perSample = PerSample(steps), outputs = Model.OutputSize;
         int samples = SampleCount(inputs.Length, perSample, targets.Length, outputs);
         float[] inputCopy = inputs.ToArray(), targetCopy = targets.ToArray();
-        var batchInput = new float[options.BatchSize * perSample];
-        var batchTarget = new float[options.BatchSize * outputs];
-        var prediction = new float[samples * outputs];
-        var gradient = new float[samples * outputs];
+        var batchInput = new float[BatchLength(options, perSample)];
+        var batchTarget = new float[BatchLength(options, outputs)];
+        var prediction = new float[targets.Length];
+        var gradient = new float[targets.Length];
         return Fit(samples, options,
             trainBatch: indices =>
             {
@@ -88,14 +88,15 @@ public sealed partial class Trainer
     /// </summary>
     public FitResult FitSequenceClasses(ReadOnlySpan<float> inputs, int steps, ReadOnlySpan<int> classes, FitOptions options)
     {
-        int perSample = steps * Model.InputSize, outputs = Model.OutputSize;
+        int perSample = PerSample(steps), outputs = Model.OutputSize;
         int samples = SampleCount(inputs.Length, perSample, classes.Length, steps);
         float[] inputCopy = inputs.ToArray();
         int[] classCopy = classes.ToArray();
-        var batchInput = new float[options.BatchSize * perSample];
-        var batchClasses = new int[options.BatchSize * steps];
-        var logits = new float[samples * steps * outputs];
-        var gradient = new float[samples * steps * outputs];
+        var batchInput = new float[BatchLength(options, perSample)];
+        var batchClasses = new int[BatchLength(options, steps)];
+        int logitCount = ArgumentChecks.Length(nameof(classes), "classes.Length", classes.Length, outputs);
+        var logits = new float[logitCount];
+        var gradient = new float[logitCount];
         return Fit(samples, options,
             trainBatch: indices =>
             {
@@ -175,6 +176,16 @@ public sealed partial class Trainer
         return new FitResult(history, bestEpoch, stoppedEarly);
     }
 
+    /// <summary>Floats of one sample <c>[T, I]</c>.</summary>
+    private int PerSample(int steps)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(steps);
+        return ArgumentChecks.Length(nameof(steps), "steps", steps, Model.InputSize);
+    }
+
+    /// <summary>Elements of a batch of <see cref="FitOptions.BatchSize"/> samples of <paramref name="perSample"/> each.</summary>
+    private static int BatchLength(FitOptions options, int perSample) => ArgumentChecks.Length(nameof(options), "BatchSize", options.BatchSize, perSample);
+
     private static int SampleCount(int inputLength, int perSample, int targetLength, int perTarget)
     {
         if (perSample == 0 || inputLength == 0 || inputLength % perSample != 0)
@@ -182,9 +193,9 @@ public sealed partial class Trainer
             throw new ArgumentException($"inputs: expected [N, T, I] with {perSample} floats per sample, got {inputLength} floats.", "inputs");
         }
         int samples = inputLength / perSample;
-        if (targetLength != samples * perTarget)
+        if (targetLength != (long)samples * perTarget)
         {
-            throw new ArgumentException($"targets: expected {samples} samples of {perTarget} values ({samples * perTarget}), got {targetLength}.", "targets");
+            throw new ArgumentException($"targets: expected {samples} samples of {perTarget} values ({(long)samples * perTarget}), got {targetLength}.", "targets");
         }
         return samples;
     }

@@ -4,6 +4,10 @@ namespace ModelGen;
 /// Losses with their gradients, as PyTorch defines them with <c>reduction='mean'</c>. Each returns the loss and
 /// writes dL/d(prediction) into <c>gradient</c>, ready to pass to <see cref="IRecurrentModel.Backward"/>.
 /// </summary>
+/// <remarks>
+/// <c>gradient</c> may be the very span of the prediction (or logits) or of the target, to compute the gradient
+/// in place: each element is read before it is written. Any other overlap is rejected.
+/// </remarks>
 public static class Losses
 {
     /// <summary>
@@ -14,6 +18,8 @@ public static class Losses
         RequireLength(nameof(target), target.Length, prediction.Length);
         RequireLength(nameof(gradient), gradient.Length, prediction.Length);
         if (prediction.IsEmpty) throw new ArgumentException("prediction: expected at least one element.", nameof(prediction));
+        ArgumentChecks.NoOverlap(gradient, nameof(gradient), prediction, nameof(prediction), sameIsSafe: true);
+        ArgumentChecks.NoOverlap(gradient, nameof(gradient), target, nameof(target), sameIsSafe: true);
         double sum = 0;
         float scale = 2f / prediction.Length;
         for (int i = 0; i < prediction.Length; i++)
@@ -38,8 +44,9 @@ public static class Losses
         if (classes < 1) throw new ArgumentOutOfRangeException(nameof(classes), classes, "classes must be at least 1.");
         int rows = targets.Length;
         if (rows == 0) throw new ArgumentException("targets: expected at least one element.", nameof(targets));
-        RequireLength(nameof(logits), logits.Length, rows * classes);
-        RequireLength(nameof(gradient), gradient.Length, rows * classes);
+        RequireLength(nameof(logits), logits.Length, (long)rows * classes);
+        RequireLength(nameof(gradient), gradient.Length, (long)rows * classes);
+        ArgumentChecks.NoOverlap(gradient, nameof(gradient), logits, nameof(logits), sameIsSafe: true);
         double total = 0;
         float scale = 1f / rows;
         for (int n = 0; n < rows; n++)
@@ -51,6 +58,8 @@ public static class Losses
             }
             ReadOnlySpan<float> row = logits.Slice(n * classes, classes);
             Span<float> rowGradient = gradient.Slice(n * classes, classes);
+            // Read before the row's gradient is written: gradient may be the logits themselves.
+            float targetLogit = row[target];
             float max = float.NegativeInfinity;
             foreach (float logit in row) max = MathF.Max(max, logit);
             double sum = 0;
@@ -60,7 +69,7 @@ public static class Losses
                 rowGradient[c] = e;
                 sum += e;
             }
-            total += Math.Log(sum) + max - row[target];
+            total += Math.Log(sum) + max - targetLogit;
             float normaliser = (float)(scale / sum);
             for (int c = 0; c < classes; c++) rowGradient[c] *= normaliser;
             rowGradient[target] -= scale;
@@ -68,7 +77,7 @@ public static class Losses
         return (float)(total / rows);
     }
 
-    private static void RequireLength(string name, int actual, int expected)
+    private static void RequireLength(string name, int actual, long expected)
     {
         if (actual != expected)
         {

@@ -261,13 +261,20 @@ public static class GradientClipping
     /// <summary>
     /// Scales the gradients by <c>min(1, maxNorm / (‖g‖₂ + 1e-6))</c> and returns the norm before clipping.
     /// </summary>
+    /// <remarks>
+    /// As in PyTorch (with its default <c>error_if_nonfinite=False</c>), a NaN gradient makes the norm NaN and
+    /// the coefficient NaN, so every gradient becomes NaN and the step that follows visibly fails instead of
+    /// silently skipping the NaN; an infinite one makes the coefficient 0. Check the returned norm with
+    /// <see cref="float.IsFinite"/> to skip such a step.
+    /// </remarks>
     public static float ClipByNorm(Span<float> gradients, float maxNorm)
     {
         double sum = 0;
         foreach (float g in gradients) sum += (double)g * g;
         float norm = (float)Math.Sqrt(sum);
         float coefficient = maxNorm / (norm + 1e-6f);
-        if (coefficient < 1f)
+        // Written so that a NaN coefficient scales too, as torch.clamp(NaN, max=1) stays NaN.
+        if (!(coefficient >= 1f))
         {
             foreach (ref float g in gradients) g *= coefficient;
         }

@@ -61,7 +61,7 @@ public sealed partial class Trainer
     /// </summary>
     public float TrainLast(ReadOnlySpan<float> input, int batchSize, ReadOnlySpan<float> target)
     {
-        Span<float> prediction = Buffers(batchSize * Model.OutputSize);
+        Span<float> prediction = Buffers(ArgumentChecks.Length(nameof(batchSize), "batchSize", batchSize, Model.OutputSize));
         RunForward(input, batchSize, prediction, sequence: false);
         float loss = Losses.MeanSquaredError(prediction, target, _lossGradient.AsSpan(0, prediction.Length));
         return Finish(loss, prediction.Length);
@@ -73,7 +73,7 @@ public sealed partial class Trainer
     /// </summary>
     public float TrainLastClasses(ReadOnlySpan<float> input, int batchSize, ReadOnlySpan<int> classes)
     {
-        Span<float> logits = Buffers(batchSize * Model.OutputSize);
+        Span<float> logits = Buffers(ArgumentChecks.Length(nameof(batchSize), "batchSize", batchSize, Model.OutputSize));
         RunForward(input, batchSize, logits, sequence: false);
         float loss = Losses.CrossEntropy(logits, Model.OutputSize, classes, _lossGradient.AsSpan(0, logits.Length));
         return Finish(loss, logits.Length);
@@ -97,7 +97,7 @@ public sealed partial class Trainer
     /// </summary>
     public float TrainSequenceClasses(ReadOnlySpan<float> input, int batchSize, ReadOnlySpan<int> classes)
     {
-        Span<float> logits = Buffers(classes.Length * Model.OutputSize);
+        Span<float> logits = Buffers(ArgumentChecks.Length(nameof(classes), "classes.Length", classes.Length, Model.OutputSize));
         RunForward(input, batchSize, logits, sequence: true);
         float loss = Losses.CrossEntropy(logits, Model.OutputSize, classes, _lossGradient.AsSpan(0, logits.Length));
         return Finish(loss, logits.Length);
@@ -119,9 +119,9 @@ public sealed partial class Trainer
         ReadOnlySpan<float> h0 = default, c0 = default;
         if (CarryState)
         {
-            int layers = Model.NumLayers * Model.NumDirections;
-            int hLength = layers * batchSize * Model.StateSize;
-            int cLength = Model.Cell == CellKind.Lstm ? layers * batchSize * Model.HiddenSize : 0;
+            long layers = Model.NumLayers * Model.NumDirections;
+            int hLength = ArgumentChecks.Length(nameof(batchSize), "batchSize", batchSize, layers * Model.StateSize);
+            int cLength = Model.Cell == CellKind.Lstm ? ArgumentChecks.Length(nameof(batchSize), "batchSize", batchSize, layers * Model.HiddenSize) : 0;
             if (_stateH.Length != hLength || _stateC.Length != cLength)
             {
                 (_stateH, _nextH, _stateC, _nextC) = (new float[hLength], new float[hLength], new float[cLength], new float[cLength]);
