@@ -105,14 +105,20 @@ public interface IRecurrentModel
     void InitializeParameters(ulong seed);
 
     /// <summary>Reads parameters by PyTorch name from a safetensors file. See <see cref="LoadSafetensors(Stream, bool)"/>.</summary>
+    /// <exception cref="SafetensorsException">The file is malformed or does not fit the model; nothing has changed.</exception>
+    /// <exception cref="IOException">The file cannot be opened or read (e.g. <see cref="FileNotFoundException"/>); nothing has changed.</exception>
+    /// <exception cref="UnauthorizedAccessException">The file may not be read; nothing has changed.</exception>
     void LoadSafetensors(string path, bool strict = true);
 
     /// <summary>
-    /// Reads parameters by PyTorch name from a safetensors stream. Every tensor must be F32 with exactly the
-    /// expected shape; when <paramref name="strict"/>, every expected tensor must be present (tensors of other
-    /// names are ignored, so a file may carry more than the model). On any error nothing is changed.
+    /// Reads parameters by PyTorch name from a safetensors stream, from its current position to the end of the
+    /// file. Every tensor must be F32 with exactly the expected shape; when <paramref name="strict"/>, every
+    /// expected tensor must be present (tensors of other names are ignored, so a file may carry more than the
+    /// model). The header is checked before any data is read, and only the model's tensors are read (the others
+    /// are seeked over, or skipped in small chunks if the stream cannot seek). On any error nothing is changed.
     /// </summary>
-    /// <exception cref="SafetensorsException">The file is malformed or does not fit the model.</exception>
+    /// <exception cref="SafetensorsException">The file is malformed or does not fit the model; nothing has changed.</exception>
+    /// <exception cref="IOException">The stream cannot be read; nothing has changed.</exception>
     void LoadSafetensors(Stream stream, bool strict = true);
 
     /// <summary>Writes every parameter under its PyTorch name; PyTorch's <c>load_state_dict</c> reads the file.</summary>

@@ -404,6 +404,174 @@ public class OptimizerTests
         Assert.Equal(before, State(adam));
     }
 
+    /// <summary>The state of <paramref name="kind"/> after three steps, as SaveState writes it.</summary>
+    private static byte[] SavedState(string kind)
+    {
+        Optimizer source = Create(kind);
+        float[] parameters = Parameters();
+        for (int t = 1; t <= 3; t++) source.Step(parameters, Gradient(t));
+        return State(source);
+    }
+
+    /// <summary>
+    /// A state file of <paramref name="kind"/> with the metadata and tensors given (tensors from <see cref="SavedState"/>
+    /// when <paramref name="tensors"/> is null), written by SafetensorsWriter.
+    /// </summary>
+    private static byte[] StateFile(string kind, IEnumerable<(string Key, string Value)> metadata,
+        Func<List<(string Name, long[] Shape, float[] Values)>, List<(string Name, long[] Shape, float[] Values)>>? tensors = null)
+    {
+        SafetensorsFile saved = SafetensorsFile.Parse(SavedState(kind));
+        List<(string Name, long[] Shape, float[] Values)> list =
+            [.. saved.Tensors.Values.OrderBy(t => t.Name, StringComparer.Ordinal).Select(t => (t.Name, t.Shape.ToArray(), t.ToFloatArray()))];
+        var writer = new SafetensorsWriter();
+        foreach ((string key, string value) in metadata) writer.AddMetadata(key, value);
+        foreach ((string name, long[] shape, float[] values) in tensors?.Invoke(list) ?? list) writer.Add(name, shape, values);
+        return Written(writer);
+    }
+
+    private static (string, string)[] Metadata(string kind, string step = "3") =>
+        [("optimizer", Create(kind).GetType().Name), ("step", step)];
+
+    /// <summary>Loading <paramref name="file"/> into a <paramref name="kind"/> optimiser that took two steps throws naming the problem, and the optimiser goes on as if it had not been tried.</summary>
+    private static void AssertRejectedAndUnchanged(string kind, byte[] file, params string[] message)
+    {
+        float[] parameters = Parameters();
+        float[] twinParameters = [.. parameters];
+        Optimizer target = Create(kind), twin = Create(kind);
+        for (int t = 1; t <= 2; t++)
+        {
+            target.Step(parameters, Gradient(t));
+            twin.Step(twinParameters, Gradient(t));
+        }
+        byte[] before = State(target);
+
+        SafetensorsException e;
+        using (var stream = new MemoryStream(file)) e = Assert.Throws<SafetensorsException>(() => target.LoadState(stream));
+        foreach (string part in message)
+        {
+            Assert.True(e.Message.Contains(part, StringComparison.Ordinal), $"message lacks \"{part}\": {e.Message}");
+        }
+
+        Assert.Equal(2, target.StepCount);
+        Assert.Equal(before, State(target));
+        for (int t = 3; t <= 4; t++)
+        {
+            target.Step(parameters, Gradient(t));
+            twin.Step(twinParameters, Gradient(t));
+        }
+        TestHelpers.AssertBitEqual(twinParameters, parameters, $"{kind} after a rejected load");
+    }
+
+    /// <summary>
+    /// Steps beyond 2^53 are refused: long.MaxValue would wrap on the next step and turn every parameter into
+    /// NaN. Text other than plain decimal digits is refused too, though long.TryParse would take a sign or spaces.
+    /// </summary>
+    [Theory]
+    [InlineData("9223372036854775807")]
+    [InlineData("9223372036854775808")]
+    [InlineData("9007199254740993")]
+    [InlineData("-1")]
+    [InlineData("+3")]
+    [InlineData(" 3")]
+    [InlineData("3 ")]
+    [InlineData("3.0")]
+    [InlineData("1e3")]
+    [InlineData("0x10")]
+    [InlineData("")]
+    [InlineData("٣")]
+    public void Loading_a_state_with_an_invalid_step_throws_naming_the_field_and_the_limit(string step) =>
+        AssertRejectedAndUnchanged("adam", StateFile("adam", Metadata("adam", step)), "'step'", $"'{step}'", "9007199254740992");
+
+    [Fact]
+    public void Loading_a_state_without_a_step_throws_naming_the_field() =>
+        AssertRejectedAndUnchanged("adam", StateFile("adam", [("optimizer", "Adam")]), "'step' is missing");
+
+    [Fact]
+    public void Step_count_of_2_to_the_53_loads_and_the_next_steps_stay_finite()
+    {
+        var adam = (Adam)Create("adam");
+        using (var stream = new MemoryStream(StateFile("adam", Metadata("adam", "9007199254740992")))) adam.LoadState(stream);
+        Assert.Equal(1L << 53, adam.StepCount);
+        float[] parameters = Parameters();
+        for (int t = 1; t <= 3; t++) adam.Step(parameters, Gradient(t));
+        Assert.Equal((1L << 53) + 3, adam.StepCount);
+        Assert.All(parameters, value => Assert.True(float.IsFinite(value), $"{value}"));
+    }
+
+    /// <summary>Each way the tensors of a state can be wrong, with the parts the message must name.</summary>
+    public static TheoryData<string, string, string[]> BadStateTensors() => new()
+    {
+        { "adam", "row_shape", ["'exp_avg'", "F32 [1, 37]", "expected F32 [37]"] },
+        { "adam", "column_shape", ["'exp_avg_sq'", "F32 [37, 1]", "expected F32 [37]"] },
+        { "adam", "i32", ["'exp_avg'", "I32 [37]", "expected F32 [37]"] },
+        { "adam", "missing", ["lacks tensor 'exp_avg_sq'"] },
+        { "adam", "extra", ["unexpected tensor 'stray' F32 [37]", "keeps 'exp_avg', 'exp_avg_sq'"] },
+        { "adam", "nan_first", ["'exp_avg'", "element 0", "NaN", "finite"] },
+        { "adam", "infinity_last", ["'exp_avg_sq'", "element 36", "Infinity", "finite"] },
+        { "adam", "negative_last", ["'exp_avg_sq'", "element 36", "-1E-30", ">= 0"] },
+        { "adamw", "negative_last", ["'exp_avg_sq'", "element 36", ">= 0"] },
+        { "sgd-momentum", "nan_first", ["'momentum_buffer'", "element 0", "NaN"] },
+        { "sgd-momentum", "infinity_last", ["'momentum_buffer'", "element 36", "Infinity"] },
+        { "sgd-momentum", "extra", ["unexpected tensor 'stray'", "keeps 'momentum_buffer'"] },
+        { "sgd", "extra", ["unexpected tensor 'stray'", "Sgd keeps none"] },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadStateTensors))]
+    public void Loading_a_state_with_a_bad_tensor_throws_naming_it_and_changes_nothing(string kind, string flaw, string[] message)
+    {
+        byte[] file = flaw == "i32"
+            ? Written(new SafetensorsWriter().AddMetadata("optimizer", "Adam").AddMetadata("step", "3")
+                .Add("exp_avg", [Length], new int[Length]).Add("exp_avg_sq", [Length], new float[Length]))
+            : StateFile(kind, Metadata(kind), tensors => flaw switch
+            {
+                "row_shape" => [.. tensors.Select(t => t.Name == "exp_avg" ? (t.Name, new long[] { 1, Length }, t.Values) : t)],
+                "column_shape" => [.. tensors.Select(t => t.Name == "exp_avg_sq" ? (t.Name, new long[] { Length, 1 }, t.Values) : t)],
+                "missing" => [.. tensors.Where(t => t.Name != "exp_avg_sq")],
+                "extra" => [.. tensors, ("stray", [Length], new float[Length])],
+                "nan_first" => Set(tensors, 0, 0, float.NaN),
+                "infinity_last" => Set(tensors, tensors.Count - 1, Length - 1, float.PositiveInfinity),
+                "negative_last" => Set(tensors, tensors.Count - 1, Length - 1, -1e-30f),
+                _ => throw new ArgumentOutOfRangeException(nameof(flaw), flaw, null),
+            });
+        AssertRejectedAndUnchanged(kind, file, message);
+    }
+
+    private static List<(string Name, long[] Shape, float[] Values)> Set(List<(string Name, long[] Shape, float[] Values)> tensors,
+        int tensor, int element, float value)
+    {
+        tensors[tensor].Values[element] = value;
+        return tensors;
+    }
+
+    private static byte[] Written(SafetensorsWriter writer)
+    {
+        using var stream = new MemoryStream();
+        writer.WriteTo(stream);
+        return stream.ToArray();
+    }
+
+    [Fact]
+    public void Loading_a_state_with_unexpected_metadata_throws_naming_the_entry() =>
+        AssertRejectedAndUnchanged("adam", StateFile("adam", [.. Metadata("adam"), ("lr", "0.1")]), "unexpected __metadata__ entry 'lr'");
+
+    /// <summary>Escapes that decode to lone surrogates in the state's metadata: JsonElement.GetString throws InvalidOperationException on them.</summary>
+    [Theory]
+    [InlineData("\"step\":\"3\"", "\"step\":\"\\ud800\"", "__metadata__ entry 'step'")]
+    [InlineData("\"optimizer\":\"Adam\"", "\"optimizer\":\"Ad\\udc00am\"", "__metadata__ entry 'optimizer'")]
+    [InlineData("\"step\":\"3\"", "\"st\\ud800ep\":\"3\"", "__metadata__ key")]
+    public void Loading_a_state_with_a_lone_surrogate_escape_throws_SafetensorsException(string from, string to, string where)
+    {
+        byte[] saved = StateFile("adam", Metadata("adam"));
+        int headerLength = (int)System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(saved);
+        string header = System.Text.Encoding.UTF8.GetString(saved, 8, headerLength);
+        Assert.Contains(from, header, StringComparison.Ordinal);
+        byte[] json = System.Text.Encoding.UTF8.GetBytes(header.Replace(from, to, StringComparison.Ordinal));
+        byte[] file = [.. new byte[8], .. json, .. saved.AsSpan(8 + headerLength)];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(file, (ulong)json.Length);
+        AssertRejectedAndUnchanged("adam", file, where, "surrogate");
+    }
+
     // ---- Losses ------------------------------------------------------------------------------------------------
 
     [Fact]

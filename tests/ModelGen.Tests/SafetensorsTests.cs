@@ -566,4 +566,384 @@ public class SafetensorsTests
         Assert.Equal(parsed["b"].ToInt32Array(), read["b"].ToInt32Array());
         Assert.Equal("v", read.Metadata["k"]);
     }
+
+    // ---- The format's layout rules (the reference implementation's validate) ----
+
+    /// <summary>Every reader: Parse, Read on a MemoryStream and on a stream that cannot seek; returns Parse's exception.</summary>
+    private static SafetensorsException AllReadersFail(byte[] file)
+    {
+        Assert.Throws<SafetensorsException>(() => SafetensorsFile.Read(new MemoryStream(file)));
+        Assert.Throws<SafetensorsException>(() => SafetensorsFile.Read(new TestStream(file, seekable: false, pieceSeed: 1)));
+        return ParseFails(file);
+    }
+
+    /// <summary>A saved LstmBasic whose header the writer padded with at least one space.</summary>
+    private static byte[] PaddedModelFile(IRecurrentModel model)
+    {
+        byte[] file = Save(model);
+        int headerLength = (int)BinaryPrimitives.ReadUInt64LittleEndian(file);
+        Assert.Equal((byte)' ', file[8 + headerLength - 1]);
+        return file;
+    }
+
+    [Fact]
+    public void Header_length_one_byte_short_is_rejected_instead_of_shifting_every_tensor()
+    {
+        IRecurrentModel model = new LstmBasic();
+        model.InitializeParameters(seed: 3);
+        byte[] file = PaddedModelFile(model);
+        BinaryPrimitives.WriteUInt64LittleEndian(file, BinaryPrimitives.ReadUInt64LittleEndian(file) - 1);
+
+        AssertMessageContains(AllReadersFail(file), "1 trailing bytes", "header length");
+        IRecurrentModel target = new LstmBasic();
+        target.InitializeParameters(seed: 4);
+        float[] before = Snapshot(target);
+        LoadFails(target, file);
+        TestHelpers.AssertBitEqual(before, target.Parameters, "parameters after a failed load");
+    }
+
+    [Fact]
+    public void Trailing_bytes_after_the_last_tensor_are_rejected()
+    {
+        byte[] file = [.. BuildFile([F32("w", 2)]), 0, 0, 0, 0];
+        AssertMessageContains(AllReadersFail(file), "holds 12 bytes", "end at byte 8", "4 trailing bytes");
+    }
+
+    [Fact]
+    public void Gap_between_tensors_is_rejected_naming_both()
+    {
+        byte[] file = BuildFile([F32("a", 2), F32("b", 2) with { Begin = 12, End = 20 }, F32("pad", 1)]);
+        AssertMessageContains(AllReadersFail(file), "'a' [0, 8]", "'b' [12, 20]", "gap of 4 bytes", "contiguous");
+    }
+
+    [Fact]
+    public void First_tensor_not_at_offset_0_is_rejected()
+    {
+        byte[] file = BuildFile([F32("w", 2) with { Begin = 4, End = 12 }, F32("pad", 1)]);
+        AssertMessageContains(AllReadersFail(file), "'w'", "starts at byte 4", "must start at 0");
+    }
+
+    [Fact]
+    public void Tensors_listed_out_of_offset_order_are_read_by_their_offsets()
+    {
+        // b's bytes come first in the data section, a's second: only the offsets say which is which.
+        byte[] data = [.. BitConverter.GetBytes(2f), .. BitConverter.GetBytes(1f)];
+        byte[] file = RawFile(
+            "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]},\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", data);
+        foreach (SafetensorsFile parsed in new[] { SafetensorsFile.Parse(file), SafetensorsFile.Read(new TestStream(file, seekable: false)) })
+        {
+            Assert.Equal([1f], parsed["a"].ToFloatArray());
+            Assert.Equal([2f], parsed["b"].ToFloatArray());
+        }
+    }
+
+    [Fact]
+    public void Zero_length_tensors_may_sit_at_any_boundary()
+    {
+        byte[] file = BuildFile([F32("a", 1), F32("empty_middle", 0) with { Begin = 4, End = 4 }, F32("b", 1),
+            F32("empty_end", 3, 0) with { Begin = 8, End = 8 }, F32("empty_start", 0) with { Begin = 0, End = 0 }]);
+        SafetensorsFile parsed = SafetensorsFile.Parse(file);
+        Assert.Equal(5, parsed.Tensors.Count);
+        Assert.Equal(0, parsed["empty_end"].ElementCount);
+    }
+
+    [Fact]
+    public void Header_starting_with_white_space_is_rejected()
+    {
+        byte[] file = RawFile(" {\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", new byte[4]);
+        AssertMessageContains(AllReadersFail(file), "0x20", "'{'");
+    }
+
+    [Theory]
+    [InlineData("   ")]
+    [InlineData(" \t\r\n")]
+    public void Trailing_white_space_in_the_header_is_padding(string padding)
+    {
+        byte[] data = BitConverter.GetBytes(7f);
+        byte[] file = RawFile("{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}" + padding, data);
+        Assert.Equal([7f], SafetensorsFile.Parse(file)["w"].ToFloatArray());
+    }
+
+    [Fact]
+    public void Header_that_is_not_white_space_after_the_object_is_rejected() =>
+        AssertMessageContains(AllReadersFail(RawFile("{}\0\0", [])), "not valid JSON");
+
+    [Fact]
+    public void Metadata_appearing_twice_is_rejected() =>
+        AssertMessageContains(AllReadersFail(RawFile("{\"__metadata__\":{\"a\":\"1\"},\"__metadata__\":{\"a\":\"2\"}}", [])),
+            "__metadata__", "twice");
+
+    [Fact]
+    public void Metadata_key_appearing_twice_is_rejected() =>
+        AssertMessageContains(AllReadersFail(RawFile("{\"__metadata__\":{\"step\":\"1\",\"step\":\"9\"}}", [])),
+            "__metadata__ key 'step'", "twice");
+
+    [Fact]
+    public void Metadata_key_repeated_through_an_escape_is_rejected() =>
+        AssertMessageContains(AllReadersFail(RawFile("{\"__metadata__\":{\"k\":\"1\",\"\\u006b\":\"2\"}}", [])), "'k'", "twice");
+
+    [Theory]
+    [InlineData("dtype", "\"F64\"", "\"F32\"")]
+    [InlineData("shape", "[2]", "[1]")]
+    [InlineData("data_offsets", "[0,8]", "[0,4]")]
+    public void Field_appearing_twice_in_a_tensor_entry_is_rejected(string field, string first, string second)
+    {
+        var fields = new Dictionary<string, string> { ["dtype"] = "\"F32\"", ["shape"] = "[1]", ["data_offsets"] = "[0,4]" };
+        string entry = string.Join(",", fields.Select(f => f.Key == field
+            ? $"\"{field}\":{first},\"{field}\":{second}"
+            : $"\"{f.Key}\":{f.Value}"));
+        byte[] file = RawFile("{\"w\":{" + entry + "}}", new byte[4]);
+        AssertMessageContains(AllReadersFail(file), "'w'", $"\"{field}\"", "twice");
+    }
+
+    [Fact]
+    public void Unknown_fields_of_a_tensor_entry_are_ignored_as_by_the_reference()
+    {
+        byte[] file = RawFile("{\"w\":{\"dtype\":\"F32\",\"note\":[{\"x\":\"\\ud800\"}],\"shape\":[1],\"data_offsets\":[0,4]}}", BitConverter.GetBytes(3f));
+        Assert.Equal([3f], SafetensorsFile.Parse(file)["w"].ToFloatArray());
+    }
+
+    [Fact]
+    public void Header_with_more_than_MaxEntries_tensors_is_rejected_naming_the_limit()
+    {
+        AssertMessageContains(ParseFails(EmptyTensors(SafetensorsFile.MaxEntries + 1)),
+            "more than " + SafetensorsFile.MaxEntries.ToString(System.Globalization.CultureInfo.InvariantCulture), "tensors");
+        Assert.Equal(SafetensorsFile.MaxEntries, SafetensorsFile.Parse(EmptyTensors(SafetensorsFile.MaxEntries)).Tensors.Count);
+    }
+
+    [Fact]
+    public void Metadata_with_more_than_MaxEntries_entries_is_rejected_naming_the_limit()
+    {
+        var header = new StringBuilder("{\"__metadata__\":{");
+        for (int i = 0; i <= SafetensorsFile.MaxEntries; i++) header.Append(i == 0 ? "" : ",").Append("\"k").Append(i).Append("\":\"\"");
+        header.Append("}}");
+        AssertMessageContains(ParseFails(RawFile(header.ToString(), [])), "__metadata__",
+            "more than " + SafetensorsFile.MaxEntries.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>A file of <paramref name="count"/> empty U8 tensors, all at offset 0.</summary>
+    private static byte[] EmptyTensors(int count)
+    {
+        var header = new StringBuilder("{");
+        for (int i = 0; i < count; i++)
+        {
+            header.Append(i == 0 ? "" : ",").Append("\"t").Append(i).Append("\":{\"dtype\":\"U8\",\"shape\":[0],\"data_offsets\":[0,0]}");
+        }
+        return RawFile(header.Append('}').ToString(), []);
+    }
+
+    // ---- Text that is not text ----
+
+    /// <summary>Headers with bytes that are not UTF-8 (0xFF, a truncated sequence, an encoded surrogate) in each kind of string.</summary>
+    public static TheoryData<string, byte[]> InvalidUtf8Headers()
+    {
+        var cases = new TheoryData<string, byte[]>();
+        foreach ((string what, string header) in new[]
+        {
+            ("tensor name", "{\"w#\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}"),
+            ("dtype", "{\"w\":{\"dtype\":\"F32#\",\"shape\":[1],\"data_offsets\":[0,4]}}"),
+            ("metadata key", "{\"__metadata__\":{\"k#\":\"v\"},\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}"),
+            ("metadata value", "{\"__metadata__\":{\"k\":\"v#\"},\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}"),
+            ("ignored field", "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4],\"note\":\"#\"}}"),
+        })
+        {
+            foreach ((string kind, byte[] bad) in new[] { ("0xFF", new byte[] { 0xFF }), ("truncated", new byte[] { 0xC3 }), ("surrogate", new byte[] { 0xED, 0xA0, 0x80 }) })
+            {
+                string[] parts = header.Split('#');
+                cases.Add($"{what}, {kind}", [.. Encoding.UTF8.GetBytes(parts[0]), .. bad, .. Encoding.UTF8.GetBytes(parts[1])]);
+            }
+        }
+        return cases;
+    }
+
+    [Theory]
+    [MemberData(nameof(InvalidUtf8Headers))]
+    public void Header_that_is_not_UTF8_throws_SafetensorsException(string what, byte[] header)
+    {
+        byte[] file = [.. new byte[8], .. header, .. new byte[4]];
+        BinaryPrimitives.WriteUInt64LittleEndian(file, (ulong)header.Length);
+        SafetensorsException e = AllReadersFail(file);
+        Assert.True(e.Message.Contains("not valid UTF-8", StringComparison.Ordinal), $"{what}: {e.Message}");
+        Assert.Throws<SafetensorsException>(() => new LstmBasic().LoadSafetensors(new MemoryStream(file), strict: false));
+    }
+
+    /// <summary>JSON escapes that decode to a lone UTF-16 surrogate, in each place the reader decodes a string.</summary>
+    [Theory]
+    [InlineData("{\"w\\ud800\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", "header key at position 0")]
+    [InlineData("{\"w\":{\"dtype\":\"\\udc00\",\"shape\":[1],\"data_offsets\":[0,4]}}", "'w': dtype")]
+    [InlineData("{\"w\":{\"dtype\":\"F32\",\"\\ud800x\":1,\"shape\":[1],\"data_offsets\":[0,4]}}", "'w': a field name")]
+    [InlineData("{\"__metadata__\":{\"\\ud800\":\"v\"},\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", "__metadata__ key at position 0")]
+    [InlineData("{\"__metadata__\":{\"k\":\"a\\udbff\"},\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", "__metadata__ entry 'k'")]
+    public void Lone_surrogate_escape_throws_SafetensorsException_naming_where(string header, string where)
+    {
+        byte[] file = RawFile(header, new byte[4]);
+        AssertMessageContains(AllReadersFail(file), where, "not valid text", "surrogate");
+        Assert.Throws<SafetensorsException>(() => new LstmBasic().LoadSafetensors(new MemoryStream(file), strict: false));
+    }
+
+    [Fact]
+    public void Escaped_non_ASCII_names_decode_like_plain_ones()
+    {
+        byte[] file = RawFile("{\"\\u00e9\\ud83d\\ude00\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", BitConverter.GetBytes(5f));
+        Assert.Equal([5f], SafetensorsFile.Parse(file)["é😀"].ToFloatArray());
+    }
+
+    // ---- Bounded reads ----
+
+    [Fact]
+    public void Endless_stream_that_cannot_seek_is_rejected_right_after_the_data_section()
+    {
+        byte[] file = BuildFile([F32("w", 4)]);
+        var stream = new TestStream(file, length: long.MaxValue, seekable: false, budget: file.Length + (1 << 20));
+        AssertMessageContains(Assert.Throws<SafetensorsException>(() => SafetensorsFile.Read(stream)), "goes on past", "16-byte data section");
+        Assert.Equal(file.Length + 1, stream.BytesRead);
+    }
+
+    [Fact]
+    public void Seekable_stream_longer_than_the_header_implies_is_rejected_before_reading_data()
+    {
+        byte[] file = BuildFile([F32("w", 4)]);
+        long length = 3L << 30;  // more than one array can hold
+        var stream = new TestStream(file, length: length, budget: file.Length);
+        SafetensorsException e = Assert.Throws<SafetensorsException>(() => SafetensorsFile.Read(stream));
+        AssertMessageContains(e, "trailing bytes");
+        Assert.Equal(file.Length - 16, stream.BytesRead);
+    }
+
+    [Fact]
+    public void Truncated_seekable_stream_is_rejected_before_reading_data()
+    {
+        byte[] file = BuildFile([F32("a", 4), F32("b", 4)])[..^4];
+        var stream = new TestStream(file);
+        AssertMessageContains(Assert.Throws<SafetensorsException>(() => SafetensorsFile.Read(stream)), "'b'", "out of range", "truncated");
+        Assert.Equal(file.Length - 28, stream.BytesRead);
+    }
+
+    [Fact]
+    public void Truncated_stream_that_cannot_seek_names_where_it_ended()
+    {
+        byte[] file = BuildFile([F32("a", 4), F32("b", 4)])[..^4];
+        SafetensorsException e = Assert.Throws<SafetensorsException>(() => SafetensorsFile.Read(new TestStream(file, seekable: false)));
+        AssertMessageContains(e, "Truncated data section", "after 28 of the 32 bytes", "'b' [16, 32]");
+    }
+
+    [Fact]
+    public void Header_length_larger_than_a_stream_that_cannot_seek_holds_costs_only_what_it_holds()
+    {
+        byte[] file = new byte[18];
+        BinaryPrimitives.WriteUInt64LittleEndian(file, SafetensorsFile.MaxHeaderBytes);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        SafetensorsException e = Assert.Throws<SafetensorsException>(() => SafetensorsFile.Read(new TestStream(file, seekable: false)));
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        AssertMessageContains(e, "runs past the end", "(10 bytes follow");
+        Assert.True(allocated < 1 << 20, $"{allocated} bytes allocated to find 10 bytes");
+    }
+
+    /// <summary>LstmBasic's tensors after an 8 MiB tensor the model does not have.</summary>
+    private static (byte[] File, long ModelBytes) ModelFileAfterABigTensor(float fill)
+    {
+        List<Entry> entries = EntriesOf(new LstmBasic());
+        long modelBytes = entries.Sum(e => e.Bytes);
+        entries.Insert(0, F32("unused", 2 << 20));
+        return (BuildFile(entries, fill), modelBytes);
+    }
+
+    [Fact]
+    public void Model_load_from_a_seekable_stream_reads_only_the_header_and_the_models_tensors()
+    {
+        (byte[] file, long modelBytes) = ModelFileAfterABigTensor(fill: 0.25f);
+        var stream = new TestStream(file);
+        IRecurrentModel model = new LstmBasic();
+        model.LoadSafetensors(stream);
+        Assert.All(model.Parameters.ToArray(), value => Assert.Equal(0.25f, value));
+        long header = 8 + (long)BinaryPrimitives.ReadUInt64LittleEndian(file);
+        Assert.Equal(header + modelBytes, stream.BytesRead);
+    }
+
+    [Fact]
+    public void Model_load_from_a_stream_that_cannot_seek_does_not_buffer_the_file()
+    {
+        (byte[] file, _) = ModelFileAfterABigTensor(fill: 0.75f);
+        IRecurrentModel model = new LstmBasic();
+        var stream = new TestStream(file, seekable: false);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        model.LoadSafetensors(stream);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.All(model.Parameters.ToArray(), value => Assert.Equal(0.75f, value));
+        Assert.Equal(file.Length, stream.BytesRead);
+        Assert.True(allocated < file.Length / 8, $"{allocated} bytes allocated to load a {file.Length}-byte file");
+    }
+
+    [Fact]
+    public void Model_load_checks_names_dtypes_and_shapes_before_reading_any_data()
+    {
+        List<Entry> entries = EntriesOf(new LstmBasic());
+        entries[^1] = entries[^1] with { Shape = [1, 2] };
+        byte[] file = BuildFile(entries);
+        var stream = new TestStream(file, seekable: false);
+        AssertMessageContains(LoadFailsOn(new LstmBasic(), stream), "'head.bias'", "expected [2]");
+        Assert.Equal(8 + (long)BinaryPrimitives.ReadUInt64LittleEndian(file), stream.BytesRead);
+    }
+
+    private static SafetensorsException LoadFailsOn(IRecurrentModel model, Stream stream) =>
+        Assert.Throws<SafetensorsException>(() => model.LoadSafetensors(stream));
+
+    [Fact]
+    public void Model_load_failing_after_its_tensors_were_read_leaves_the_model_unchanged()
+    {
+        // The model's tensors are complete; the stream ends inside a later tensor the model does not use.
+        List<Entry> entries = EntriesOf(new LstmBasic());
+        entries.Add(F32("later", 8));
+        byte[] file = BuildFile(entries, fill: 9f)[..^4];
+        IRecurrentModel model = new LstmBasic();
+        model.InitializeParameters(seed: 8);
+        float[] before = Snapshot(model);
+        AssertMessageContains(LoadFailsOn(model, new TestStream(file, seekable: false, pieceSeed: 2)), "Truncated data section", "'later'");
+        TestHelpers.AssertBitEqual(before, model.Parameters, "parameters after a failed load");
+    }
+
+    [Fact]
+    public void Reading_starts_at_the_streams_position()
+    {
+        byte[] file = BuildFile([F32("w", 2)], fill: 4f);
+        var stream = new MemoryStream([9, 9, 9, .. file]) { Position = 3 };
+        Assert.Equal([4f, 4f], SafetensorsFile.Read(stream)["w"].ToFloatArray());
+    }
+
+    [Fact]
+    public void Selective_read_holds_only_the_tensors_selected_and_the_metadata()
+    {
+        byte[] bytes = Write(new SafetensorsWriter().AddMetadata("k", "v").Add("a", [2], [1f, 2f]).Add("b", [1], [3]).Add("c", [1], [4f]));
+        foreach (Stream stream in new Stream[] { new MemoryStream(bytes), new TestStream(bytes, seekable: false, pieceSeed: 3) })
+        {
+            SafetensorsFile file = SafetensorsFile.Read(stream, header =>
+            {
+                Assert.Equal(["a", "b", "c"], header.Tensors.Keys.Order(StringComparer.Ordinal));
+                Assert.Equal(16, header.DataLength);
+                Assert.Equal("I32", header.Tensors["b"].DType);
+                Assert.Equal((8L, 12L), (header.Tensors["b"].Begin, header.Tensors["b"].End));
+                return ["c", "a", "c"];
+            });
+            Assert.Equal(["a", "c"], file.Tensors.Keys.Order(StringComparer.Ordinal));
+            Assert.Equal([1f, 2f], file["a"].ToFloatArray());
+            Assert.Equal([4f], file["c"].ToFloatArray());
+            Assert.Equal("v", file.Metadata["k"]);
+        }
+    }
+
+    [Fact]
+    public void Selecting_a_tensor_the_file_lacks_names_it()
+    {
+        byte[] bytes = Write(new SafetensorsWriter().Add("a", [1], [1f]));
+        SafetensorsException e = Assert.Throws<SafetensorsException>(() => SafetensorsFile.Read(new MemoryStream(bytes), _ => ["zz"]));
+        AssertMessageContains(e, "'zz'", "missing");
+    }
+
+    [Fact]
+    public void Missing_file_throws_FileNotFoundException()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"modelgen-missing-{Guid.NewGuid():N}.safetensors");
+        Assert.Throws<FileNotFoundException>(() => SafetensorsFile.Read(path));
+        Assert.Throws<FileNotFoundException>(() => new LstmBasic().LoadSafetensors(path));
+    }
 }

@@ -226,32 +226,39 @@ public sealed partial class RecurrentModel<TSpec> where TSpec : struct, IRecurre
     /// <summary>See <see cref="IRecurrentModel.LoadSafetensors(Stream, bool)"/>.</summary>
     public void LoadSafetensors(Stream stream, bool strict = true)
     {
-        SafetensorsFile file = SafetensorsFile.Read(stream);
-        var found = new SafetensorsTensor?[ParameterTable.Length];
-        for (int i = 0; i < ParameterTable.Length; i++)
+        // The header is checked against the parameter table before any data is read; then only the tensors of
+        // the table are read, the file's other tensors skipped.
+        SafetensorsFile file = SafetensorsFile.Read(stream, header =>
         {
-            ParameterInfo info = ParameterTable[i];
-            if (!file.Tensors.TryGetValue(info.Name, out SafetensorsTensor? tensor))
+            var wanted = new List<string>(ParameterTable.Length);
+            foreach (ParameterInfo info in ParameterTable)
             {
-                if (strict) throw new SafetensorsException($"Tensor '{info.Name}' {info.ShapeText} is missing from the file.");
-                continue;
+                if (!header.Tensors.TryGetValue(info.Name, out SafetensorsTensorInfo? tensor))
+                {
+                    if (strict) throw new SafetensorsException($"Tensor '{info.Name}' {info.ShapeText} is missing from the file.");
+                    continue;
+                }
+                if (tensor.DType != "F32")
+                {
+                    throw new SafetensorsException($"Tensor '{info.Name}' has dtype {tensor.DType}, expected F32.");
+                }
+                if (!tensor.Shape.SequenceEqual(info.Shape.Select(d => (long)d)))
+                {
+                    throw new SafetensorsException(
+                        $"Tensor '{info.Name}' has shape {tensor.ShapeText}, expected {info.ShapeText}.");
+                }
+                wanted.Add(info.Name);
             }
-            if (tensor.DType != "F32")
-            {
-                throw new SafetensorsException($"Tensor '{info.Name}' has dtype {tensor.DType}, expected F32.");
-            }
-            if (!tensor.Shape.SequenceEqual(info.Shape.Select(d => (long)d)))
-            {
-                throw new SafetensorsException(
-                    $"Tensor '{info.Name}' has shape {tensor.ShapeText}, expected {info.ShapeText}.");
-            }
-            found[i] = tensor;
-        }
-        // Everything checked: only now is the model changed, so a failed load leaves it as it was.
+            return wanted;
+        });
+        // Everything checked and read: only now is the model changed, so a failed load leaves it as it was.
         _parameterVersion++;
-        for (int i = 0; i < found.Length; i++)
+        foreach (ParameterInfo info in ParameterTable)
         {
-            found[i]?.CopyTo(_parameters.AsSpan(ParameterTable[i].Offset, ParameterTable[i].Length));
+            if (file.Tensors.TryGetValue(info.Name, out SafetensorsTensor? tensor))
+            {
+                tensor.CopyTo(_parameters.AsSpan(info.Offset, info.Length));
+            }
         }
     }
 

@@ -1,26 +1,29 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Collections.Immutable;
-using System.Text.Json;
 
 namespace ModelGen;
 
 /// <summary>
 /// A parsed safetensors file: an 8-byte little-endian header length N, N bytes of JSON mapping each tensor name
 /// to its dtype, shape and <c>data_offsets</c> (relative to the end of the header), then the raw data.
-/// Every rule of the format is checked on read; a violation throws <see cref="SafetensorsException"/> naming it.
+/// Every rule of the format is checked on read (see <see cref="SafetensorsHeader"/>); a violation throws
+/// <see cref="SafetensorsException"/> naming it.
 /// </summary>
 public sealed class SafetensorsFile
 {
     /// <summary>Headers above this size are rejected (the format's reference implementation uses the same bound).</summary>
     public const int MaxHeaderBytes = 100_000_000;
 
-    private static readonly ImmutableDictionary<string, int> ElementSizes = new Dictionary<string, int>
-    {
-        ["BOOL"] = 1, ["U8"] = 1, ["I8"] = 1, ["F8_E5M2"] = 1, ["F8_E4M3"] = 1,
-        ["I16"] = 2, ["U16"] = 2, ["F16"] = 2, ["BF16"] = 2,
-        ["I32"] = 4, ["U32"] = 4, ["F32"] = 4,
-        ["I64"] = 8, ["U64"] = 8, ["F64"] = 8,
-    }.ToImmutableDictionary();
+    /// <summary>
+    /// Headers listing more tensors, or more <c>__metadata__</c> entries, than this are rejected. Real checkpoints
+    /// hold a few thousand tensors per file at most; the bound keeps a hostile header cheap to refuse.
+    /// </summary>
+    public const int MaxEntries = 100_000;
+
+    // Skipping the unwanted bytes of a stream that cannot seek, and growing a buffer whose size the stream has not
+    // yet proved, go in steps of this size.
+    private const int ChunkBytes = 1 << 16;
 
     private SafetensorsFile(ImmutableDictionary<string, SafetensorsTensor> tensors,
         ImmutableDictionary<string, string> metadata)
@@ -29,7 +32,7 @@ public sealed class SafetensorsFile
         Metadata = metadata;
     }
 
-    /// <summary>The tensors by name.</summary>
+    /// <summary>The tensors by name: all of the file's, or those selected when it was read.</summary>
     public ImmutableDictionary<string, SafetensorsTensor> Tensors { get; }
 
     /// <summary>The string-to-string <c>__metadata__</c> map (empty when absent).</summary>
@@ -42,164 +45,205 @@ public sealed class SafetensorsFile
             ? tensor
             : throw new SafetensorsException($"Tensor '{name}' is missing from the file.");
 
-    /// <summary>Reads and validates a file.</summary>
+    /// <summary>Reads and validates a file, with every tensor.</summary>
+    /// <exception cref="SafetensorsException">The file is malformed.</exception>
+    /// <exception cref="IOException">The file cannot be opened or read (e.g. <see cref="FileNotFoundException"/>).</exception>
+    /// <exception cref="UnauthorizedAccessException">The file may not be read.</exception>
     public static SafetensorsFile Read(string path)
     {
         using FileStream stream = File.OpenRead(path);
         return Read(stream);
     }
 
-    /// <summary>Reads and validates a file from a stream, read to its end.</summary>
-    public static SafetensorsFile Read(Stream stream)
+    /// <summary>Reads and validates a file from a stream, from its current position, with every tensor.</summary>
+    /// <inheritdoc cref="Read(Stream, Func{SafetensorsHeader, IEnumerable{string}})" path="/remarks"/>
+    /// <exception cref="SafetensorsException">The file is malformed.</exception>
+    /// <exception cref="IOException">The stream cannot be read.</exception>
+    public static SafetensorsFile Read(Stream stream) => Read(stream, header => header.Tensors.Keys);
+
+    /// <summary>
+    /// Reads and validates the header, passes it to <paramref name="select"/>, which names the tensors wanted (or
+    /// throws <see cref="SafetensorsException"/> to reject the file before any data is read), then reads the data
+    /// of just those tensors.
+    /// </summary>
+    /// <remarks>
+    /// The stream is read from its current position, and the file must end where the data section ends. A
+    /// seekable stream's remaining length is checked against the header before any data is read, and the bytes of
+    /// tensors not selected are seeked over. A stream that cannot seek is read to the end of the data section, the
+    /// unwanted bytes in small chunks, and must end there. Either way only the selected tensors are held in memory.
+    /// </remarks>
+    /// <exception cref="SafetensorsException">The file is malformed, or a selected tensor is not in it.</exception>
+    /// <exception cref="IOException">The stream cannot be read.</exception>
+    public static SafetensorsFile Read(Stream stream, Func<SafetensorsHeader, IEnumerable<string>> select)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        using var buffer = new MemoryStream();
-        stream.CopyTo(buffer);
-        return Parse(buffer.GetBuffer().AsMemory(0, (int)buffer.Length));
+        ArgumentNullException.ThrowIfNull(select);
+        long? available = stream.CanSeek ? stream.Length - stream.Position : null;
+        Span<byte> prefix = stackalloc byte[8];
+        int prefixRead = stream.ReadAtLeast(prefix, prefix.Length, throwOnEndOfStream: false);
+        if (prefixRead < prefix.Length)
+        {
+            throw Truncated(prefixRead);
+        }
+        ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(prefix);
+        CheckHeaderLength(headerLength, available - 8);
+        (byte[] json, int headerRead) = ReadBytes(stream, (int)headerLength, sizeKnown: available is not null);
+        if (headerRead < json.Length)
+        {
+            throw HeaderPastEnd(headerLength, headerRead);
+        }
+        var reader = new DataReader(stream, SafetensorsHeader.Parse(json, available - 8 - (long)headerLength));
+        IEnumerable<string> names = select(reader.Header)
+            ?? throw new ArgumentException("The selector returned null instead of tensor names.", nameof(select));
+        return new SafetensorsFile(reader.Read(names), reader.Header.Metadata);
     }
 
-    /// <summary>Parses and validates the bytes of a whole file.</summary>
+    /// <summary>Parses and validates the bytes of a whole file; the tensors' data are slices of <paramref name="file"/>.</summary>
+    /// <exception cref="SafetensorsException">The file is malformed.</exception>
     public static SafetensorsFile Parse(ReadOnlyMemory<byte> file)
     {
         ReadOnlySpan<byte> bytes = file.Span;
         if (bytes.Length < 8)
         {
-            throw new SafetensorsException($"Truncated file: {bytes.Length} bytes, fewer than the 8-byte header length.");
+            throw Truncated(bytes.Length);
         }
         ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(bytes);
+        CheckHeaderLength(headerLength, bytes.Length - 8);
+        ReadOnlyMemory<byte> data = file[(8 + (int)headerLength)..];
+        SafetensorsHeader header = SafetensorsHeader.Parse(file.Slice(8, (int)headerLength), data.Length);
+        var tensors = ImmutableDictionary.CreateBuilder<string, SafetensorsTensor>();
+        foreach (SafetensorsTensorInfo info in header.Tensors.Values)
+        {
+            tensors.Add(info.Name, new SafetensorsTensor(info, data.Slice((int)info.Begin, (int)info.ByteLength)));
+        }
+        return new SafetensorsFile(tensors.ToImmutable(), header.Metadata);
+    }
+
+    private static SafetensorsException Truncated(int length) =>
+        new($"Truncated file: {length} bytes, fewer than the 8-byte header length.");
+
+    private static SafetensorsException HeaderPastEnd(ulong headerLength, long follow) =>
+        new($"Header length {headerLength} runs past the end of the file ({follow} bytes follow the length).");
+
+    /// <summary>Checks the stated header length against the limit and, when known, the bytes that follow it.</summary>
+    private static void CheckHeaderLength(ulong headerLength, long? follow)
+    {
         if (headerLength > MaxHeaderBytes)
         {
             throw new SafetensorsException($"Header length {headerLength} exceeds the limit of {MaxHeaderBytes} bytes.");
         }
-        if (headerLength > (ulong)(bytes.Length - 8))
+        if (follow is long bytes && headerLength > (ulong)bytes)
         {
-            throw new SafetensorsException(
-                $"Header length {headerLength} runs past the end of the file ({bytes.Length - 8} bytes follow the length).");
+            throw HeaderPastEnd(headerLength, bytes);
         }
-        int dataStart = 8 + (int)headerLength;
-        ReadOnlyMemory<byte> data = file[dataStart..];
+    }
 
-        JsonDocument header;
-        try
+    /// <summary>
+    /// Reads <paramref name="length"/> bytes, or fewer if the stream ends first (the count read is returned).
+    /// Unless the stream's size is known to hold them, the buffer grows as the data arrives, so a stream that
+    /// claims more than it has costs only what it has.
+    /// </summary>
+    private static (byte[] Buffer, int Read) ReadBytes(Stream stream, int length, bool sizeKnown)
+    {
+        byte[] buffer = GC.AllocateUninitializedArray<byte>(sizeKnown ? length : Math.Min(length, ChunkBytes));
+        int filled = 0;
+        while (true)
         {
-            header = JsonDocument.Parse(file.Slice(8, (int)headerLength));
-        }
-        catch (JsonException e)
-        {
-            throw new SafetensorsException($"Header is not valid JSON: {e.Message}", e);
-        }
-
-        using (header)
-        {
-            if (header.RootElement.ValueKind != JsonValueKind.Object)
+            filled += stream.ReadAtLeast(buffer.AsSpan(filled), buffer.Length - filled, throwOnEndOfStream: false);
+            if (filled < buffer.Length || filled == length)
             {
-                throw new SafetensorsException("Header is not a JSON object.");
+                return (buffer, filled);
             }
+            Array.Resize(ref buffer, (int)Math.Min(length, 2L * buffer.Length));
+        }
+    }
+
+    /// <summary>Reads the data section after a validated header, keeping the tensors asked for.</summary>
+    private sealed class DataReader(Stream stream, SafetensorsHeader header)
+    {
+        private long _position;  // within the data section
+
+        public SafetensorsHeader Header { get; } = header;
+
+        public ImmutableDictionary<string, SafetensorsTensor> Read(IEnumerable<string> names)
+        {
+            var selected = new Dictionary<string, SafetensorsTensorInfo>(StringComparer.Ordinal);
+            foreach (string name in names)
+            {
+                selected[name] = Header.Tensors.TryGetValue(name, out SafetensorsTensorInfo? info)
+                    ? info
+                    : throw new SafetensorsException($"Tensor '{name}' is missing from the file.");
+            }
+            SafetensorsTensorInfo[] inOrder = [.. selected.Values];
+            Array.Sort(inOrder, SafetensorsHeader.CompareOffsets);
+
             var tensors = ImmutableDictionary.CreateBuilder<string, SafetensorsTensor>();
-            var metadata = ImmutableDictionary<string, string>.Empty;
-            var ranges = new List<(long Begin, long End, string Name)>();
-            foreach (JsonProperty property in header.RootElement.EnumerateObject())
+            foreach (SafetensorsTensorInfo info in inOrder)
             {
-                if (property.Name == "__metadata__")
+                Skip(info.Begin - _position);
+                if (info.ByteLength > Array.MaxLength)
                 {
-                    metadata = ReadMetadata(property.Value);
-                    continue;
+                    throw new SafetensorsException(
+                        $"Tensor '{info.Name}' {info.DType} {info.ShapeText} holds {info.ByteLength} bytes, more than one array can hold ({Array.MaxLength}).");
                 }
-                if (tensors.ContainsKey(property.Name))
+                (byte[] data, int read) = ReadBytes(stream, (int)info.ByteLength, sizeKnown: stream.CanSeek);
+                _position += read;
+                if (read < data.Length)
                 {
-                    throw new SafetensorsException($"Tensor '{property.Name}' appears twice in the header.");
+                    throw TruncatedData();
                 }
-                (SafetensorsTensor tensor, long begin, long end) = ReadTensor(property.Name, property.Value, data);
-                tensors.Add(property.Name, tensor);
-                ranges.Add((begin, end, property.Name));
+                tensors.Add(info.Name, new SafetensorsTensor(info, data));
             }
-            CheckNoOverlap(ranges);
-            return new SafetensorsFile(tensors.ToImmutable(), metadata);
-        }
-    }
-
-    private static ImmutableDictionary<string, string> ReadMetadata(JsonElement element)
-    {
-        if (element.ValueKind != JsonValueKind.Object)
-        {
-            throw new SafetensorsException("__metadata__ is not a JSON object.");
-        }
-        var metadata = ImmutableDictionary.CreateBuilder<string, string>();
-        foreach (JsonProperty entry in element.EnumerateObject())
-        {
-            if (entry.Value.ValueKind != JsonValueKind.String)
+            if (!stream.CanSeek)
             {
-                throw new SafetensorsException($"__metadata__ entry '{entry.Name}' is not a string.");
+                // Its size was not known up front: the stream must hold the whole data section and end there.
+                Skip(Header.DataLength - _position);
+                if (stream.ReadByte() >= 0)
+                {
+                    throw new SafetensorsException(
+                        $"The stream goes on past the {Header.DataLength}-byte data section the header describes (trailing bytes; is the header length right?).");
+                }
             }
-            metadata[entry.Name] = entry.Value.GetString()!;
-        }
-        return metadata.ToImmutable();
-    }
-
-    private static (SafetensorsTensor Tensor, long Begin, long End) ReadTensor(string name, JsonElement entry,
-        ReadOnlyMemory<byte> data)
-    {
-        if (entry.ValueKind != JsonValueKind.Object
-            || !entry.TryGetProperty("dtype", out JsonElement dtypeElement) || dtypeElement.ValueKind != JsonValueKind.String
-            || !entry.TryGetProperty("shape", out JsonElement shapeElement) || shapeElement.ValueKind != JsonValueKind.Array
-            || !entry.TryGetProperty("data_offsets", out JsonElement offsetsElement) || offsetsElement.ValueKind != JsonValueKind.Array)
-        {
-            throw new SafetensorsException($"Tensor '{name}': header entry needs \"dtype\", \"shape\" and \"data_offsets\".");
-        }
-        string dtype = dtypeElement.GetString()!;
-        if (!ElementSizes.TryGetValue(dtype, out int elementSize))
-        {
-            throw new SafetensorsException($"Tensor '{name}': unknown dtype '{dtype}'.");
+            return tensors.ToImmutable();
         }
 
-        var shape = ImmutableArray.CreateBuilder<long>();
-        long count = 1;
-        foreach (JsonElement dim in shapeElement.EnumerateArray())
+        private void Skip(long count)
         {
-            if (dim.ValueKind != JsonValueKind.Number || !dim.TryGetInt64(out long size) || size < 0)
+            if (count == 0)
             {
-                throw new SafetensorsException($"Tensor '{name}': shape entries must be non-negative integers.");
+                return;
             }
-            shape.Add(size);
-            if (size != 0 && count > long.MaxValue / 8 / size)
+            if (stream.CanSeek)
             {
-                throw new SafetensorsException($"Tensor '{name}': shape [{string.Join(", ", shape)}...] has too many elements.");
+                stream.Seek(count, SeekOrigin.Current);
+                _position += count;
+                return;
             }
-            count *= size;
+            byte[] scratch = ArrayPool<byte>.Shared.Rent((int)Math.Min(count, ChunkBytes));
+            try
+            {
+                for (long left = count; left > 0;)
+                {
+                    int read = stream.Read(scratch, 0, (int)Math.Min(left, scratch.Length));
+                    if (read == 0)
+                    {
+                        throw TruncatedData();
+                    }
+                    left -= read;
+                    _position += read;
+                }
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(scratch);
+            }
         }
 
-        if (offsetsElement.GetArrayLength() != 2
-            || offsetsElement[0].ValueKind != JsonValueKind.Number || offsetsElement[1].ValueKind != JsonValueKind.Number
-            || !offsetsElement[0].TryGetInt64(out long begin) || !offsetsElement[1].TryGetInt64(out long end)
-            || begin < 0 || end < begin)
+        private SafetensorsException TruncatedData()
         {
-            throw new SafetensorsException($"Tensor '{name}': data_offsets must be two integers [begin, end] with 0 <= begin <= end.");
-        }
-        if (end > data.Length)
-        {
-            throw new SafetensorsException(
-                $"Tensor '{name}': data_offsets [{begin}, {end}] are out of range: the data section holds {data.Length} bytes (truncated file?).");
-        }
-        long expectedBytes = count * elementSize; // cannot overflow: count <= long.MaxValue / 8
-        if (end - begin != expectedBytes)
-        {
-            throw new SafetensorsException(
-                $"Tensor '{name}': {dtype} shape [{string.Join(", ", shape)}] needs {expectedBytes} bytes but data_offsets [{begin}, {end}] span {end - begin}.");
-        }
-        var tensor = new SafetensorsTensor(name, dtype, shape.ToImmutable(), data.Slice((int)begin, (int)(end - begin)));
-        return (tensor, begin, end);
-    }
-
-    private static void CheckNoOverlap(List<(long Begin, long End, string Name)> ranges)
-    {
-        ranges.Sort((a, b) => a.Begin != b.Begin ? a.Begin.CompareTo(b.Begin) : a.End.CompareTo(b.End));
-        for (int i = 1; i < ranges.Count; i++)
-        {
-            if (ranges[i].Begin < ranges[i - 1].End)
-            {
-                throw new SafetensorsException(
-                    $"Tensors '{ranges[i - 1].Name}' [{ranges[i - 1].Begin}, {ranges[i - 1].End}] and '{ranges[i].Name}' [{ranges[i].Begin}, {ranges[i].End}] have overlapping data_offsets.");
-            }
+            SafetensorsTensorInfo? inside = Header.TensorAt(_position);
+            string where = inside is null ? "" : $", inside tensor '{inside.Name}' [{inside.Begin}, {inside.End}]";
+            return new($"Truncated data section: the stream ended after {_position} of the {Header.DataLength} bytes the tensors need{where}.");
         }
     }
 }

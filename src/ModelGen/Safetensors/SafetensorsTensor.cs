@@ -7,39 +7,31 @@ namespace ModelGen;
 /// <summary>One tensor of a safetensors file: name, dtype, shape and its raw little-endian bytes.</summary>
 public sealed class SafetensorsTensor
 {
-    internal SafetensorsTensor(string name, string dtype, ImmutableArray<long> shape, ReadOnlyMemory<byte> data)
+    private readonly SafetensorsTensorInfo _info;
+
+    internal SafetensorsTensor(SafetensorsTensorInfo info, ReadOnlyMemory<byte> data)
     {
-        Name = name;
-        DType = dtype;
-        Shape = shape;
+        _info = info;
         Data = data;
     }
 
     /// <summary>The tensor's name, e.g. <c>rnn.weight_ih_l0</c>.</summary>
-    public string Name { get; }
+    public string Name => _info.Name;
 
     /// <summary>The safetensors dtype, e.g. <c>F32</c>, <c>I32</c>.</summary>
-    public string DType { get; }
+    public string DType => _info.DType;
 
     /// <summary>The shape, row-major.</summary>
-    public ImmutableArray<long> Shape { get; }
+    public ImmutableArray<long> Shape => _info.Shape;
 
     /// <summary>The raw little-endian bytes.</summary>
     public ReadOnlyMemory<byte> Data { get; }
 
     /// <summary>Number of elements.</summary>
-    public long ElementCount
-    {
-        get
-        {
-            long count = 1;
-            foreach (long dim in Shape) count *= dim;
-            return count;
-        }
-    }
+    public long ElementCount => _info.ElementCount;
 
     /// <summary>The shape in PyTorch notation, e.g. <c>[128, 8]</c>.</summary>
-    public string ShapeText => "[" + string.Join(", ", Shape) + "]";
+    public string ShapeText => _info.ShapeText;
 
     /// <summary>Copies an F32 tensor into <paramref name="destination"/>, whose length must be the element count.</summary>
     public void CopyTo(Span<float> destination)

@@ -57,31 +57,107 @@ public abstract class Optimizer
         writer.WriteTo(stream);
     }
 
-    /// <summary>Restores state written by <see cref="SaveState"/> from an optimiser of the same kind and size; on error nothing changes.</summary>
+    /// <summary>
+    /// The largest step count <see cref="LoadState"/> accepts, 2^53. Every count up to it converts to double
+    /// exactly, so Adam's bias corrections <c>1 − βᵗ</c> (Math.Pow) see the true t; and counting on from it, one
+    /// per step, overflows <see cref="StepCount"/> only after 2^63 − 2^53 ≈ 9.2·10^18 more steps (centuries at
+    /// 10^9 steps a second), so no reachable count wraps.
+    /// </summary>
+    private const long MaxLoadedStep = 1L << 53;
+
+    /// <summary>
+    /// Restores state written by <see cref="SaveState"/> from an optimiser of the same kind and size. Every field
+    /// is checked before anything changes: the kind, the step count (a decimal whole number from 0 to 2^53), each
+    /// state tensor (present, F32, shape exactly [<see cref="ParameterCount"/>], values as
+    /// <see cref="CheckStateValues"/> requires), and no other tensor or metadata entry.
+    /// </summary>
+    /// <exception cref="SafetensorsException">The state is malformed or does not fit this optimiser; nothing has changed.</exception>
+    /// <exception cref="IOException">The stream cannot be read; nothing has changed.</exception>
     public void LoadState(Stream stream)
     {
-        SafetensorsFile file = SafetensorsFile.Read(stream);
-        if (!file.Metadata.TryGetValue("optimizer", out string? kind) || kind != GetType().Name)
+        ArgumentNullException.ThrowIfNull(stream);
+        var state = StateTensors().ToDictionary(t => t.Name, t => t.Values, StringComparer.Ordinal);
+        long step = 0;
+        SafetensorsFile file = SafetensorsFile.Read(stream, header =>
         {
-            throw new SafetensorsException($"Optimizer state is for '{kind ?? "(none)"}', expected {GetType().Name}.");
-        }
-        if (!file.Metadata.TryGetValue("step", out string? stepText)
-            || !long.TryParse(stepText, System.Globalization.CultureInfo.InvariantCulture, out long step) || step < 0)
+            step = CheckStateHeader(header, state);
+            return state.Keys;
+        });
+        var loaded = new List<(float[] Values, float[] Target)>(state.Count);
+        foreach ((string name, float[] target) in state)
         {
-            throw new SafetensorsException("Optimizer state has no valid 'step'.");
+            float[] values = file[name].ToFloatArray();
+            CheckStateValues(name, values);
+            loaded.Add((values, target));
         }
-        var tensors = StateTensors().ToList();
-        foreach ((string name, float[] values) in tensors)
-        {
-            SafetensorsTensor tensor = file[name];
-            if (tensor.DType != "F32" || tensor.ElementCount != values.Length)
-            {
-                throw new SafetensorsException($"Tensor '{name}' is {tensor.DType} {tensor.ShapeText}, expected F32 [{values.Length}].");
-            }
-        }
-        foreach ((string name, float[] values) in tensors) file[name].CopyTo(values);
+        foreach ((float[] values, float[] target) in loaded) values.CopyTo(target, 0);
         StepCount = step;
     }
+
+    /// <summary>
+    /// Checks the values of a state tensor that <see cref="LoadState"/> read, before any state changes, and
+    /// throws <see cref="SafetensorsException"/> naming the tensor and the element at fault. Every value must be
+    /// finite; an override may add rules of its own.
+    /// </summary>
+    protected virtual void CheckStateValues(string name, ReadOnlySpan<float> values)
+    {
+        for (int i = 0; i < values.Length; i++)
+        {
+            if (!float.IsFinite(values[i]))
+            {
+                throw new SafetensorsException($"Tensor '{name}' element {i} is {Format(values[i])}, expected a finite value.");
+            }
+        }
+    }
+
+    private protected static string Format(float value) => value.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>Checks the metadata and the state tensors' names, dtypes and shapes; returns the step count.</summary>
+    private long CheckStateHeader(SafetensorsHeader header, Dictionary<string, float[]> state)
+    {
+        if (!header.Metadata.TryGetValue("optimizer", out string? kind) || kind != GetType().Name)
+        {
+            throw new SafetensorsException($"Optimizer state is for '{(kind is null ? "(none)" : Shorten(kind))}', expected {GetType().Name}.");
+        }
+        // NumberStyles.None: digits only, where the default would also take a sign and surrounding white space.
+        if (!header.Metadata.TryGetValue("step", out string? stepText)
+            || !long.TryParse(stepText, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long step)
+            || step > MaxLoadedStep)
+        {
+            throw new SafetensorsException(
+                $"Optimizer state field 'step' is {(stepText is null ? "missing" : $"'{Shorten(stepText)}'")}, expected a whole number from 0 to {MaxLoadedStep} (2^53).");
+        }
+        foreach (string key in header.Metadata.Keys)
+        {
+            if (key is not ("optimizer" or "step"))
+            {
+                throw new SafetensorsException($"Optimizer state has an unexpected __metadata__ entry '{Shorten(key)}'; only 'optimizer' and 'step' belong there.");
+            }
+        }
+        foreach (string name in state.Keys)
+        {
+            if (!header.Tensors.TryGetValue(name, out SafetensorsTensorInfo? tensor))
+            {
+                throw new SafetensorsException($"Optimizer state lacks tensor '{name}' (F32 [{ParameterCount}]).");
+            }
+            if (tensor.DType != "F32" || tensor.Shape.Length != 1 || tensor.Shape[0] != ParameterCount)
+            {
+                throw new SafetensorsException($"Tensor '{name}' is {tensor.DType} {tensor.ShapeText}, expected F32 [{ParameterCount}].");
+            }
+        }
+        foreach (SafetensorsTensorInfo tensor in header.Tensors.Values)
+        {
+            if (!state.ContainsKey(tensor.Name))
+            {
+                throw new SafetensorsException(
+                    $"Optimizer state has an unexpected tensor '{tensor.Name}' {tensor.DType} {tensor.ShapeText}; {GetType().Name} keeps {(state.Count == 0 ? "none" : string.Join(", ", state.Keys.Select(n => $"'{n}'")))}.");
+            }
+        }
+        return step;
+    }
+
+    /// <summary>Metadata text for a message: a hostile header may hold megabytes in one entry.</summary>
+    private static string Shorten(string text) => text.Length <= 64 ? text : text[..64] + "...";
 
     private protected static Span<Vector<float>> Vectors(Span<float> values) => MemoryMarshal.Cast<float, Vector<float>>(values);
 
@@ -241,6 +317,21 @@ public class Adam : Optimizer
     {
         yield return ("exp_avg", _expAvg);
         yield return ("exp_avg_sq", _expAvgSq);
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>exp_avg_sq, a running mean of squares, must also be non-negative: its square root is taken.</remarks>
+    protected override void CheckStateValues(string name, ReadOnlySpan<float> values)
+    {
+        base.CheckStateValues(name, values);
+        if (name != "exp_avg_sq") return;
+        for (int i = 0; i < values.Length; i++)
+        {
+            if (values[i] < 0)
+            {
+                throw new SafetensorsException($"Tensor '{name}' element {i} is {Format(values[i])}, expected a value >= 0.");
+            }
+        }
     }
 }
 
