@@ -9,11 +9,14 @@ internal sealed record ContainingType(string Keyword, string Name);
 /// Everything the emitter needs to know about one model declaration: names, the attribute's values, nothing
 /// from Roslyn, so that the incremental pipeline can compare it by value and skip unchanged models.
 /// </summary>
+/// <param name="MetadataName">The type's full metadata name, e.g. <c>Demo.Outer`1+Model</c>: no two types of a
+/// compilation share it, and it keeps the case of every name.</param>
 internal sealed record ModelSpec(
     string? Namespace,
     EquatableArray<ContainingType> ContainingTypes,
     string TypeKeyword,
     string TypeName,
+    string MetadataName,
     string AttributeName,
     CellKind Cell,
     int InputSize,
@@ -25,9 +28,8 @@ internal sealed record ModelSpec(
     bool Relu,
     int OutputSize)
 {
-    /// <summary>The geometry that the shared layout code derives from the spec.</summary>
-    public ModelGeometry Geometry() =>
-        new(Cell, InputSize, HiddenSize, NumLayers, Bias, Bidirectional, ProjSize, OutputSize);
+    /// <summary>The part of the parameter layout that the generated code spells out.</summary>
+    public NamedLayout Layout() => new(this);
 
     /// <summary><c>Namespace.Outer.Type</c>, the model's full name without <c>global::</c>.</summary>
     public string FullName =>

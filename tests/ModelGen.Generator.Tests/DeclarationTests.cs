@@ -71,6 +71,11 @@ public class DeclarationTests
         { "[ModelGen.LstmModel(InputSize = 2, HiddenSize = 3)] file partial class FileLocal;", "MG0015" },
         { "[ModelGen.LstmModel(InputSize = 2, HiddenSize = UnknownConstant)] public partial class Broken;", "" },
         { "[ModelGen.LstmModel(2, 3)] public partial class Positional;", "" },
+        { "public partial class Outer<out T> { [ModelGen.LstmModel(InputSize = 2, HiddenSize = 3)] public partial class InVariantClass; }", "" },
+        { "public partial struct Outer<in T> { [ModelGen.LstmModel(InputSize = 2, HiddenSize = 3)] public partial class InVariantStruct; }", "" },
+        { "[ModelGen.LstmModel(InputSize = 2, HiddenSize = 3)] protected partial class ProtectedInNamespace;", "" },
+        { "private partial class Outer { [ModelGen.LstmModel(InputSize = 2, HiddenSize = 3)] public partial class InPrivateOuter; }", "" },
+        { "public partial struct Outer { [ModelGen.LstmModel(InputSize = 2, HiddenSize = 3)] protected partial class ProtectedInStruct; }", "" },
     };
 
     [Theory]

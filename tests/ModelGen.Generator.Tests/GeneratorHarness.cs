@@ -40,8 +40,20 @@ internal static class GeneratorHarness
     /// <summary>Runs the generator; returns its result and the compilation with the generated sources added.</summary>
     public static (GeneratorRunResult Result, Compilation Output) Run(params string[] sources)
     {
-        GeneratorDriver driver = Driver().RunGeneratorsAndUpdateCompilation(Compilation(sources), out Compilation output, out _);
-        return (driver.GetRunResult().Results.Single(), output);
+        (GeneratorRunResult result, Compilation output, _) = RunWithDriverDiagnostics(Compilation(sources));
+        return (result, output);
+    }
+
+    /// <summary>
+    /// Runs the generator and returns, besides its result and output, the driver's own diagnostics: a generator
+    /// that throws gets CS8784 or CS8785 there, and every model of the project loses its code.
+    /// </summary>
+    public static (GeneratorRunResult Result, Compilation Output, ImmutableArray<Diagnostic> DriverDiagnostics) RunWithDriverDiagnostics(
+        Compilation compilation)
+    {
+        GeneratorDriver driver = Driver().RunGeneratorsAndUpdateCompilation(compilation, out Compilation output,
+            out ImmutableArray<Diagnostic> diagnostics);
+        return (driver.GetRunResult().Results.Single(), output, diagnostics);
     }
 
     /// <summary>

@@ -76,14 +76,6 @@ public class SnapshotTests
         Assert.Equal(File.ReadAllText(path), actual);
     }
 
-    [Fact]
-    public void Hint_name_is_namespace_and_type()
-    {
-        (GeneratorRunResult result, _) = GeneratorHarness.Run(
-            "namespace Demo.Nested; public partial class Outer { [ModelGen.GruModel(InputSize = 4, HiddenSize = 16)] public partial class Gru; }");
-        Assert.Equal("Demo.Nested.Outer.Gru.g.cs", Assert.Single(result.GeneratedSources).HintName);
-    }
-
     private static string SnapshotDirectory([CallerFilePath] string thisFile = "") =>
         Path.Combine(Path.GetDirectoryName(thisFile)!, "Snapshots");
 }

@@ -55,7 +55,7 @@ internal static class ModelValidation
     public const string GruAttribute = "ModelGen.GruModelAttribute";
     public const string RnnAttribute = "ModelGen.RnnModelAttribute";
 
-    /// <summary>Most stacked layers a model may have: the generated code has members per layer.</summary>
+    /// <summary>Most stacked layers a model may have: the runtime's state and workspace rows grow with the layers.</summary>
     public const int MaxLayers = 1024;
 
     /// <summary>Most floats in one workspace row, so that a batch of 1024 rows still fits int offsets.</summary>
@@ -98,6 +98,9 @@ internal static class ModelValidation
         string attributeName = ShortName(attribute.AttributeClass!);
         AttributeSyntax? attributeSyntax = attribute.ApplicationSyntaxReference?.GetSyntax(cancellation) as AttributeSyntax;
         Location attributeLocation = attributeSyntax?.Name.GetLocation() ?? FirstLocation(type);
+        TypeDeclarationSyntax? primary = attributeSyntax?.Parent?.Parent as TypeDeclarationSyntax;
+        // Half-typed code: the compiler reports the syntax error, and names or values read from it are not final.
+        if (primary is not null && IsIncomplete(primary)) return ModelValidationResult.NotAModel;
 
         foreach (AttributeData duplicate in modelAttributes.Skip(1))
         {
@@ -109,7 +112,6 @@ internal static class ModelValidation
         // The attribute's targets are classes; the compiler rejects it on anything else (CS0592).
         if (type.TypeKind != TypeKind.Class) return new ModelValidationResult(null, problems);
 
-        TypeDeclarationSyntax? primary = attributeSyntax?.Parent?.Parent as TypeDeclarationSyntax;
         var declarations = new List<TypeDeclarationSyntax>();
         foreach (SyntaxReference reference in type.DeclaringSyntaxReferences)
         {
@@ -156,6 +158,7 @@ internal static class ModelValidation
         {
             problems.Add(new ModelProblem(DiagnosticDescriptors.FileLocalType, primary.Identifier.GetLocation(), type.Name));
         }
+        if (HasMisplacedAccessibility(type)) silentError = true;
 
         // The containing types, innermost first, beside the declarations that contain the model's.
         SyntaxNode? syntax = primary.Parent;
@@ -182,6 +185,12 @@ internal static class ModelValidation
             {
                 problems.Add(new ModelProblem(DiagnosticDescriptors.FileLocalType, outerDeclaration.Identifier.GetLocation(), outer.Name) { Owner = outer });
             }
+            if (outer.TypeKind != TypeKind.Interface && outer.TypeParameters.Any(p => p.Variance != VarianceKind.None))
+            {
+                // Variance outside an interface (CS1960): the generated declaration would repeat the error.
+                silentError = true;
+            }
+            if (HasMisplacedAccessibility(outer)) silentError = true;
         }
     }
 
@@ -316,8 +325,79 @@ internal static class ModelValidation
             new EquatableArray<ContainingType>([.. containing]),
             Keyword(type),
             Identifier(type.Name),
+            MetadataName(type),
             attribute.AttributeClass!.Name,
             cell, inputSize, hiddenSize, numLayers, bias, bidirectional, projSize, nonlinearity == 1, outputSize);
+    }
+
+    /// <summary>
+    /// Whether the declaration, or a type or namespace around it, has a syntax error in what the generated code
+    /// would repeat or depend on: its attribute lists, keyword, name and type parameters, the names of the
+    /// namespaces. Errors in member bodies do not count: typing inside the class keeps its generated members.
+    /// </summary>
+    private static bool IsIncomplete(TypeDeclarationSyntax declaration)
+    {
+        foreach (AttributeListSyntax list in declaration.AttributeLists)
+        {
+            if (HasSyntaxError(list.GetDiagnostics())) return true;
+        }
+        for (SyntaxNode? node = declaration; node is not null and not CompilationUnitSyntax; node = node.Parent)
+        {
+            switch (node)
+            {
+                case TypeDeclarationSyntax type:
+                    if (type.Keyword.IsMissing || type.Identifier.IsMissing
+                        || HasSyntaxError(type.Identifier.GetDiagnostics())
+                        || (type.TypeParameterList is { } parameters && HasSyntaxError(parameters.GetDiagnostics())))
+                    {
+                        return true;
+                    }
+                    break;
+                case BaseNamespaceDeclarationSyntax ns:
+                    if (HasSyntaxError(ns.Name.GetDiagnostics())) return true;
+                    break;
+                default:
+                    // A type inside a member or statement: only recovery from a syntax error puts it there.
+                    return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// Whether syntax diagnostics include an error (Roslyn enumerates none for syntax without diagnostics, so this
+    /// costs nothing on complete code). Warnings do not count, such as a badly formed documentation comment in
+    /// the leading trivia of the attribute list (CS1570).
+    /// </summary>
+    private static bool HasSyntaxError(IEnumerable<Diagnostic> diagnostics) =>
+        diagnostics.Any(d => d.Severity == DiagnosticSeverity.Error);
+
+    /// <summary>
+    /// Whether the type's accessibility is one its place does not allow: not public or internal in a namespace
+    /// (CS1527), protected in a struct (CS0666). The compiler reports it, and keeps the accessibility, which makes
+    /// the generated members inconsistently accessible (CS0052) in generated code.
+    /// </summary>
+    private static bool HasMisplacedAccessibility(INamedTypeSymbol type) => type.ContainingType switch
+    {
+        null => type.DeclaredAccessibility is not (Accessibility.Public or Accessibility.Internal),
+        { TypeKind: TypeKind.Struct } => type.DeclaredAccessibility
+            is Accessibility.Protected or Accessibility.ProtectedOrInternal or Accessibility.ProtectedAndInternal,
+        _ => false,
+    };
+
+    /// <summary>The type's metadata name, e.g. <c>Demo.Outer`1+Model</c>.</summary>
+    private static string MetadataName(INamedTypeSymbol type)
+    {
+        string name = type.MetadataName;
+        for (INamedTypeSymbol? outer = type.ContainingType; outer is not null; outer = outer.ContainingType)
+        {
+            name = outer.MetadataName + "+" + name;
+        }
+        for (INamespaceSymbol? ns = type.ContainingNamespace; ns is { IsGlobalNamespace: false }; ns = ns.ContainingNamespace)
+        {
+            name = ns.MetadataName + "." + name;
+        }
+        return name;
     }
 
     /// <summary>Why the layout would not fit int offsets, or null when it fits.</summary>
