@@ -11,7 +11,7 @@ const int Chunk = 64;            // T: characters per truncated-BPTT chunk (grad
 const int Passes = 5;            // passes over the training text (the last at half the learning rate)
 const float LearningRate = 0.01f;
 const ulong InitSeed = 1;
-const int SampleSeed = 7;
+const ulong SampleSeed = 7;
 const float Temperature = 0.7f;
 const int GeneratedCharacters = 400;
 const string Prompt = "The whale";
@@ -90,17 +90,17 @@ Console.WriteLine(FormattableString.Invariant($"Trained in {training.Elapsed.Tot
 Console.WriteLine(FormattableString.Invariant($"Held-out loss after training: {after:F3} nats/char ({after / MathF.Log(2):F2} bits/char), before: {before:F3} nats/char"));
 
 // Generation with the streaming API: feed the prompt one character at a time, then sample each next character
-// from softmax(logits / temperature) and feed it back.
-var random = new Random(SampleSeed);
+// from softmax(logits / temperature) and feed it back. SeededRandom draws the same characters on every machine.
+var random = new SeededRandom(SampleSeed);
 var oneHot = new float[V];
 var logits = new float[V];
-var probabilities = new double[V];
+var probabilities = new float[V];
 var generated = new System.Text.StringBuilder(Prompt);
 model.ResetState();
 foreach (char c in Prompt) Feed(Vocabulary.Characters.IndexOf(c));
 for (int i = 0; i < GeneratedCharacters; i++)
 {
-    int next = Sample();
+    int next = Logits.Sample(logits, probabilities, random, Temperature);
     generated.Append(Vocabulary.Characters[next]);
     Feed(next);
 }
@@ -116,20 +116,6 @@ void Feed(int character)
     Array.Clear(oneHot);
     oneHot[character] = 1;
     model.StepPredict(oneHot, logits);
-}
-
-int Sample()
-{
-    float max = logits.Max();
-    double sum = 0;
-    for (int c = 0; c < V; c++) sum += probabilities[c] = Math.Exp((logits[c] - max) / Temperature);
-    double u = random.NextDouble() * sum;
-    for (int c = 0; c < V - 1; c++)
-    {
-        u -= probabilities[c];
-        if (u < 0) return c;
-    }
-    return V - 1;
 }
 
 // Mean cross-entropy of the next character over the held-out text, read as 8 segments side by side from a zero

@@ -22,6 +22,12 @@ public abstract class Optimizer
     /// <summary>Steps taken so far.</summary>
     public long StepCount { get; private set; }
 
+    /// <summary>
+    /// <c>lr</c> (<c>param_groups[0]["lr"]</c>), read by every step, so it may be changed between steps: by hand, or
+    /// by a <see cref="LearningRateSchedule"/>.
+    /// </summary>
+    public float LearningRate { get; set; }
+
     /// <summary>One update of <paramref name="model"/>'s parameters from its gradients.</summary>
     public void Step(IRecurrentModel model)
     {
@@ -191,11 +197,8 @@ public sealed class Sgd : Optimizer
         _momentumBuffer = momentum != 0 ? new float[parameterCount] : [];
     }
 
-    /// <summary>lr; may be changed between steps (a schedule).</summary>
-    public float LearningRate { get; set; }
-
-    /// <summary>μ.</summary>
-    public float Momentum { get; }
+    /// <summary>μ. <see cref="OneCycleLR"/> with <c>cycleMomentum</c> changes it between steps, as PyTorch's does.</summary>
+    public float Momentum { get; internal set; }
 
     /// <summary>dampening.</summary>
     public float Dampening { get; }
@@ -226,7 +229,8 @@ public sealed class Sgd : Optimizer
     /// <inheritdoc/>
     protected override IEnumerable<(string Name, float[] Values)> StateTensors()
     {
-        if (Momentum != 0) yield return ("momentum_buffer", _momentumBuffer);
+        // The buffer, not the current μ, decides: a cycled μ may pass through 0 while the buffer lives on.
+        if (_momentumBuffer.Length != 0) yield return ("momentum_buffer", _momentumBuffer);
     }
 }
 
@@ -259,11 +263,8 @@ public class Adam : Optimizer
         _expAvgSq = new float[parameterCount];
     }
 
-    /// <summary>lr; may be changed between steps (a schedule).</summary>
-    public float LearningRate { get; set; }
-
-    /// <summary>β1.</summary>
-    public float Beta1 { get; }
+    /// <summary>β1. <see cref="OneCycleLR"/> with <c>cycleMomentum</c> changes it between steps, as PyTorch's does.</summary>
+    public float Beta1 { get; internal set; }
 
     /// <summary>β2.</summary>
     public float Beta2 { get; }

@@ -69,7 +69,8 @@ public sealed partial class Trainer
 
     /// <summary>
     /// Sequence → one classification: <c>cross_entropy(head(output[:, -1]), classes)</c> for input
-    /// <c>[B, T, I]</c> and class indices <c>[B]</c>. Returns the loss before the step.
+    /// <c>[B, T, I]</c> and class indices <c>[B]</c>; a class of −100 is ignored (PyTorch's default
+    /// <c>ignore_index</c>). Returns the loss before the step.
     /// </summary>
     public float TrainLastClasses(ReadOnlySpan<float> input, int batchSize, ReadOnlySpan<int> classes)
     {
@@ -93,7 +94,8 @@ public sealed partial class Trainer
 
     /// <summary>
     /// Sequence → sequence classification (language models, taggers): <c>cross_entropy</c> of the logits
-    /// <c>[B·T, O]</c> against class indices <c>[B, T]</c>, mean over all B·T positions. Returns the loss before the step.
+    /// <c>[B·T, O]</c> against class indices <c>[B, T]</c>, mean over all B·T positions except those of class −100
+    /// (PyTorch's default <c>ignore_index</c>, e.g. padding). Returns the loss before the step.
     /// </summary>
     public float TrainSequenceClasses(ReadOnlySpan<float> input, int batchSize, ReadOnlySpan<int> classes)
     {
