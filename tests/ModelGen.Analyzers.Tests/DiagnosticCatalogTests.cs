@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Reflection;
 using System.Runtime.CompilerServices;
 using Microsoft.CodeAnalysis;
@@ -6,7 +7,10 @@ using ModelGen.Generator.Diagnostics;
 
 namespace ModelGen.Analyzers.Tests;
 
-/// <summary>Every rule is an error with its help page, its release-tracking entry, its README line, and an analyzer that reports it.</summary>
+/// <summary>
+/// Every rule is an error with a description that names its help page (which exists), its release-tracking entry, its
+/// README line, and an analyzer that reports it.
+/// </summary>
 public class DiagnosticCatalogTests
 {
     public static TheoryData<string> Ids() => [.. Descriptors().Select(d => d.Id)];
@@ -33,10 +37,21 @@ public class DiagnosticCatalogTests
         DiagnosticDescriptor descriptor = Descriptors().Single(d => d.Id == id);
         Assert.Equal(DiagnosticSeverity.Error, descriptor.DefaultSeverity);
         Assert.True(descriptor.IsEnabledByDefault);
-        Assert.Equal($"{DiagnosticDescriptors.HelpLinkBase}{id}.md", descriptor.HelpLinkUri);
-        Assert.EndsWith($"docs/diagnostics/{id}.md", descriptor.HelpLinkUri, StringComparison.Ordinal);
+        // No help link (the project has no public address); the description is one sentence, then names the page.
+        Assert.Equal("", descriptor.HelpLinkUri);
+        string description = descriptor.Description.ToString(CultureInfo.InvariantCulture);
+        string pageReference = $" See {DiagnosticDescriptors.HelpPageFolder}{id}.md.";
+        Assert.Equal("docs/diagnostics/", DiagnosticDescriptors.HelpPageFolder);
+        Assert.EndsWith(pageReference, description, StringComparison.Ordinal);
+        string sentence = description[..^pageReference.Length];
+        Assert.True(sentence.Length > 20 && sentence.EndsWith('.')
+                && !sentence[..^1].Contains(". ", StringComparison.Ordinal) && !sentence.Contains('\n', StringComparison.Ordinal),
+            $"{id}: the description should be one sentence before the page reference, but it is: {description}");
+        Assert.Equal(1, description.Split("docs/diagnostics/").Length - 1);
 
-        string page = File.ReadAllText(Path.Combine(Root(), "docs", "diagnostics", id + ".md"));
+        string pagePath = Path.Combine(Root(), "docs", "diagnostics", id + ".md");
+        Assert.True(File.Exists(pagePath), $"{id}: its description names {pagePath}, which does not exist");
+        string page = File.ReadAllText(pagePath);
         Assert.StartsWith($"# {id}: {descriptor.Title}\n", page, StringComparison.Ordinal);
         foreach (string section in new[] { "## Cause", "## Example", "## How to fix", "## Code fix" }) Assert.Contains(section, page);
 

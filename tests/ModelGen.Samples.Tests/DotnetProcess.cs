@@ -28,15 +28,16 @@ internal static class DotnetProcess
         Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
 
     /// <summary>
-    /// Runs <paramref name="fileName"/> in the repository root and returns its output once it exits.
-    /// <paramref name="environment"/> entries with a null value are removed from the child's environment.
+    /// Runs <paramref name="fileName"/> in <paramref name="workingDirectory"/> (the repository root by default) and
+    /// returns its output once it exits. <paramref name="environment"/> entries with a null value are removed from
+    /// the child's environment.
     /// </summary>
     public static async Task<ProcessResult> RunAsync(string fileName, IEnumerable<string> arguments,
-        IReadOnlyDictionary<string, string?>? environment = null)
+        IReadOnlyDictionary<string, string?>? environment = null, string? workingDirectory = null)
     {
         var start = new ProcessStartInfo(fileName)
         {
-            WorkingDirectory = RepositoryRoot,
+            WorkingDirectory = workingDirectory ?? RepositoryRoot,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
@@ -85,8 +86,8 @@ internal static class DotnetProcess
 
     /// <summary>Runs <c>dotnet</c> with <paramref name="arguments"/>.</summary>
     public static Task<ProcessResult> DotnetAsync(IEnumerable<string> arguments,
-        IReadOnlyDictionary<string, string?>? environment = null) =>
-        RunAsync(Dotnet, arguments, environment);
+        IReadOnlyDictionary<string, string?>? environment = null, string? workingDirectory = null) =>
+        RunAsync(Dotnet, arguments, environment, workingDirectory);
 
     private static string FindRepositoryRoot()
     {
