@@ -9,7 +9,7 @@ namespace ModelGen.Generator;
 /// class wraps <c>ModelGen.RecurrentModel&lt;ModelSpec&gt;</c>, whose kernels the JIT specialises with every size
 /// of the spec as a constant; the text grows neither with the sizes nor beyond <see cref="NamedLayout.NamedLayers"/> layers.
 /// </summary>
-internal static class Emitter
+internal static partial class Emitter
 {
     private const string Rt = "global::ModelGen.";
     private const string In = "global::System.ReadOnlySpan<float>";
@@ -61,6 +61,7 @@ internal static class Emitter
         if (spec.OutputSize > 0) WritePredictions(w, spec);
         WriteBackward(w, spec);
         if (!spec.Bidirectional) WriteStreaming(w, spec);
+        WriteServices(w, spec);
         WriteLifecycle(w);
         w.Close();
 
@@ -108,6 +109,7 @@ internal static class Emitter
             string first = Lit(NamedLayout.NamedLayers);
             w.Line($"/// <para>Layers {first} and up have no named accessors: <c>GetParameter(\"rnn.weight_ih_l{first}\")</c> and <see cref=\"ParameterTable\"/> reach their tensors.</para>");
         }
+        WriteThreadSafetyDocs(w);
         w.Line("/// </remarks>");
     }
 
@@ -368,10 +370,16 @@ internal static class Emitter
          .Line("public void InitializeParameters(ulong seed) => _modelGenCore.InitializeParameters(seed);")
          .Line()
          .Line("/// <inheritdoc cref=\"global::ModelGen.IRecurrentModel.LoadSafetensors(global::System.IO.Stream, bool)\"/>")
-         .Line("public void LoadSafetensors(global::System.IO.Stream stream, bool strict = true) => _modelGenCore.LoadSafetensors(stream, strict);")
+         .Line($"public {Rt}LoadResult LoadSafetensors(global::System.IO.Stream stream, bool strict = true) => _modelGenCore.LoadSafetensors(stream, strict);")
          .Line()
          .Line("/// <inheritdoc cref=\"global::ModelGen.IRecurrentModel.LoadSafetensors(string, bool)\"/>")
-         .Line("public void LoadSafetensors(string path, bool strict = true) => _modelGenCore.LoadSafetensors(path, strict);")
+         .Line($"public {Rt}LoadResult LoadSafetensors(string path, bool strict = true) => _modelGenCore.LoadSafetensors(path, strict);")
+         .Line()
+         .Line("/// <inheritdoc cref=\"global::ModelGen.IRecurrentModel.LoadSafetensors(global::System.IO.Stream, global::ModelGen.LoadOptions)\"/>")
+         .Line($"public {Rt}LoadResult LoadSafetensors(global::System.IO.Stream stream, {Rt}LoadOptions options) => _modelGenCore.LoadSafetensors(stream, options);")
+         .Line()
+         .Line("/// <inheritdoc cref=\"global::ModelGen.IRecurrentModel.LoadSafetensors(string, global::ModelGen.LoadOptions)\"/>")
+         .Line($"public {Rt}LoadResult LoadSafetensors(string path, {Rt}LoadOptions options) => _modelGenCore.LoadSafetensors(path, options);")
          .Line()
          .Line("/// <inheritdoc cref=\"global::ModelGen.IRecurrentModel.SaveSafetensors(global::System.IO.Stream)\"/>")
          .Line("public void SaveSafetensors(global::System.IO.Stream stream) => _modelGenCore.SaveSafetensors(stream);")
@@ -474,6 +482,7 @@ internal static class Emitter
         const string Stream = "global::System.IO.Stream";
         yield return GeneratedMember.Other("ModelSpec");
         yield return GeneratedMember.Other("_modelGenCore");
+        foreach (GeneratedMember member in ServiceMembers()) yield return member;
         foreach (string constant in new[] { "InputSize", "HiddenSize", "NumLayers", "NumDirections" }) yield return GeneratedMember.Other(constant);
         if (lstm) yield return GeneratedMember.Other("ProjSize");
         foreach (string constant in new[] { "StateSize", "OutputFeatures", "OutputSize", "GateCount", "ParameterCount" }) yield return GeneratedMember.Other(constant);
@@ -537,6 +546,8 @@ internal static class Emitter
         yield return GeneratedMember.Method("InitializeParameters", "ulong");
         yield return GeneratedMember.Method("LoadSafetensors", Stream, "bool");
         yield return GeneratedMember.Method("LoadSafetensors", "string", "bool");
+        yield return GeneratedMember.Method("LoadSafetensors", Stream, "global::ModelGen.LoadOptions");
+        yield return GeneratedMember.Method("LoadSafetensors", "string", "global::ModelGen.LoadOptions");
         yield return GeneratedMember.Method("SaveSafetensors", Stream);
         yield return GeneratedMember.Method("SaveSafetensors", "string");
     }
@@ -604,10 +615,11 @@ internal static class Emitter
 /// </summary>
 internal sealed class GeneratedMember
 {
-    private GeneratedMember(string name, string[]? parameterTypes)
+    private GeneratedMember(string name, string[]? parameterTypes, bool isOverride = false)
     {
         Name = name;
         ParameterTypes = parameterTypes;
+        IsOverride = isOverride;
     }
 
     public string Name { get; }
@@ -619,9 +631,14 @@ internal sealed class GeneratedMember
     /// <summary>Whether this is an explicit interface implementation (its name holds the interface's).</summary>
     public bool IsExplicitImplementation => Name.IndexOf('.') >= 0;
 
+    /// <summary>Whether this method overrides an inherited virtual one (<c>ToString</c>) rather than hiding it.</summary>
+    public bool IsOverride { get; }
+
     public static GeneratedMember Other(string name) => new(name, null);
 
     public static GeneratedMember Method(string name, params string[] parameterTypes) => new(name, parameterTypes);
+
+    public static GeneratedMember Override(string name, params string[] parameterTypes) => new(name, parameterTypes, isOverride: true);
 
     /// <summary>The member as a message shows it, e.g. <c>Forward(ReadOnlySpan&lt;float&gt;, int, Span&lt;float&gt;)</c>.</summary>
     public override string ToString() =>

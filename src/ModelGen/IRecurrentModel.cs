@@ -6,9 +6,11 @@ namespace ModelGen;
 /// harnesses, trainers, benchmarks) drives any generated model through it without reflection.
 /// </summary>
 /// <remarks>
-/// Shapes follow PyTorch with <c>batch_first=True</c>: B = batch, T = sequence length, I = input size,
+/// <para>Shapes follow PyTorch with <c>batch_first=True</c>: B = batch, T = sequence length, I = input size,
 /// H = hidden size, Hout = projection size or H, D = 2 when bidirectional else 1, L = layers, O = head outputs.
-/// All tensors are row-major float spans.
+/// All tensors are row-major float spans.</para>
+/// <para>Thread safety: a model is not thread-safe, not even for inference; for many threads, share its weights
+/// (<see cref="ShareWeights"/>) and give each thread its own <see cref="IInferenceContext"/>.</para>
 /// </remarks>
 public interface IRecurrentModel
 {
@@ -65,6 +67,19 @@ public interface IRecurrentModel
         ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, Span<float> hN, Span<float> cN);
 
     /// <summary>
+    /// A snapshot of the parameters as they are now, packed once: read-only weights that any number of
+    /// <see cref="IInferenceContext"/>s (one per thread) run on at the same time. Later changes to the model's
+    /// parameters do not reach it.
+    /// </summary>
+    ISharedWeights ShareWeights();
+
+    /// <summary>
+    /// What PyTorch's <c>print(model)</c> and torchinfo's <c>summary</c> show: the modules in PyTorch's notation, the
+    /// shapes of the calls, every parameter tensor and the memory they take. Its <c>ToString()</c> is the model's.
+    /// </summary>
+    ModelSummary Summary();
+
+    /// <summary>
     /// Gradients of the loss with respect to every parameter, laid out like <see cref="Parameters"/>.
     /// <see cref="Backward"/> adds to them (as PyTorch's autograd accumulates into <c>.grad</c>).
     /// </summary>
@@ -104,27 +119,50 @@ public interface IRecurrentModel
     /// <summary>Sets every parameter to PyTorch's default initialisation, drawn from a generator seeded with <paramref name="seed"/>.</summary>
     void InitializeParameters(ulong seed);
 
-    /// <summary>Reads parameters by PyTorch name from a safetensors file. See <see cref="LoadSafetensors(Stream, bool)"/>.</summary>
+    /// <summary>Reads parameters by PyTorch name from a safetensors file. See <see cref="LoadSafetensors(Stream, LoadOptions)"/>.</summary>
     /// <exception cref="SafetensorsException">The file is malformed or does not fit the model; nothing has changed.</exception>
     /// <exception cref="IOException">The file cannot be opened or read (e.g. <see cref="FileNotFoundException"/>); nothing has changed.</exception>
     /// <exception cref="UnauthorizedAccessException">The file may not be read; nothing has changed.</exception>
-    void LoadSafetensors(string path, bool strict = true);
+    LoadResult LoadSafetensors(string path, bool strict = true);
 
     /// <summary>
-    /// Reads parameters by PyTorch name from a safetensors stream, from its current position to the end of the
-    /// file. Every tensor must be F32 with exactly the expected shape; when <paramref name="strict"/>, every
-    /// expected tensor must be present (tensors of other names are ignored, so a file may carry more than the
-    /// model). The header is checked before any data is read, and only the model's tensors are read (the others
-    /// are seeked over, or skipped in small chunks if the stream cannot seek). On any error nothing is changed.
+    /// Reads parameters by PyTorch name from a safetensors stream, as PyTorch's <c>load_state_dict(strict)</c>
+    /// does. See <see cref="LoadSafetensors(Stream, LoadOptions)"/>.
     /// </summary>
     /// <exception cref="SafetensorsException">The file is malformed or does not fit the model; nothing has changed.</exception>
     /// <exception cref="IOException">The stream cannot be read; nothing has changed.</exception>
-    void LoadSafetensors(Stream stream, bool strict = true);
+    LoadResult LoadSafetensors(Stream stream, bool strict = true);
 
-    /// <summary>Writes every parameter under its PyTorch name; PyTorch's <c>load_state_dict</c> reads the file.</summary>
+    /// <summary>Reads parameters from a safetensors file, matched and renamed as <paramref name="options"/> say. See <see cref="LoadSafetensors(Stream, LoadOptions)"/>.</summary>
+    /// <exception cref="SafetensorsException">The file is malformed or does not fit the model; nothing has changed.</exception>
+    /// <exception cref="IOException">The file cannot be opened or read (e.g. <see cref="FileNotFoundException"/>); nothing has changed.</exception>
+    /// <exception cref="UnauthorizedAccessException">The file may not be read; nothing has changed.</exception>
+    LoadResult LoadSafetensors(string path, LoadOptions options);
+
+    /// <summary>
+    /// Reads parameters from a safetensors stream, from its current position to the end of the file, as PyTorch's
+    /// <c>load_state_dict</c> reads a <c>state_dict</c>: each of the file's keys is renamed by
+    /// <see cref="LoadOptions.Rename"/>, and the tensors whose names are the model's are loaded. Each must be F32
+    /// with exactly the model's shape. With <see cref="LoadOptions.Strict"/> (the default) every tensor of the
+    /// model must be there, and the file may hold no tensor under <c>rnn.</c> or <c>head.</c> that the model lacks;
+    /// other tensors (<c>input</c>, <c>optimizer.step</c>, …) are ignored, where PyTorch would refuse them. A
+    /// file that <see cref="SaveSafetensors(Stream)"/> wrote carries the model's configuration, which must match
+    /// (without strict: its cell and non-linearity). Everything is checked from the header before any data is
+    /// read, and only the tensors loaded are read (the others are seeked over, or skipped in small chunks if the
+    /// stream cannot seek). On any error nothing is changed, and the message says what the file holds instead.
+    /// </summary>
+    /// <returns>The tensors loaded, the model's tensors the file lacks and the file's tensors the model lacks.</returns>
+    /// <exception cref="SafetensorsException">The file is malformed or does not fit the model; nothing has changed.</exception>
+    /// <exception cref="IOException">The stream cannot be read; nothing has changed.</exception>
+    LoadResult LoadSafetensors(Stream stream, LoadOptions options);
+
+    /// <summary>
+    /// Writes every parameter under its PyTorch name, and the model's configuration into <c>__metadata__</c>
+    /// (<c>modelgen.cell</c>, <c>modelgen.input_size</c>, …); PyTorch's <c>load_state_dict</c> reads the file.
+    /// </summary>
     void SaveSafetensors(string path);
 
-    /// <summary>Writes every parameter under its PyTorch name to a stream.</summary>
+    /// <summary>Writes every parameter under its PyTorch name, and the model's configuration, to a stream.</summary>
     void SaveSafetensors(Stream stream);
 }
 

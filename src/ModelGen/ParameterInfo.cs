@@ -7,6 +7,7 @@ namespace ModelGen;
 /// <param name="Shape">The PyTorch shape, row-major.</param>
 /// <param name="Offset">Index of the tensor's first float in the parameter buffer.</param>
 /// <param name="Length">Number of floats (the product of <paramref name="Shape"/>).</param>
+/// <remarks>Thread safety: immutable; any number of threads may read it (the parameter tables are static and shared).</remarks>
 public sealed record ParameterInfo(string Name, ImmutableArray<int> Shape, int Offset, int Length)
 {
     /// <summary>The shape in PyTorch notation, e.g. <c>[128, 8]</c>.</summary>

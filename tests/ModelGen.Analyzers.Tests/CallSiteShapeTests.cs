@@ -197,6 +197,19 @@ public class CallSiteShapeTests
         Mismatch("output", "Tagger.Forward", 5, "[B, T, 10]", "[1, 2, 10] = 20 floats with B = 1 from 'batchSize' and T = 2 from 'input'"));
 
     [Fact]
+    public Task Calls_of_an_inference_context_are_checked_as_the_models_are() => Verify(
+        """
+        Forecaster.InferenceContext context = model.ShareWeights().CreateContext();
+        context.Forward(new float[2 * 5 * 8], 2, new float[2 * 5 * 32], new float[128], new float[128], new float[128], new float[128]);
+        context.PredictLast(new float[16], 2, {|#0:new float[4]|});
+        context.Step(new float[8], {|#1:new float[64]|});
+        tagger.ShareWeights().CreateContext().PredictSequence(new float[9], 3, new float[6]);
+        """,
+        Mismatch("prediction", "InferenceContext.PredictLast", 4, "[B, 4]", "[2, 4] = 8 floats with B = 2 from 'batchSize'"),
+        new DiagnosticResult(DiagnosticDescriptors.ShapeMismatch).WithLocation(1).WithArguments(
+            "output", "InferenceContext.Step", "64", "[B, 32]", "[1, 32] = 32 floats with B = 1 from 'input'"));
+
+    [Fact]
     public Task Empty_input_is_reported() => Verify(
         "model.Forward({|#0:default|}, 1, given);",
         Mismatch("input", "Forecaster.Forward", 0, "[B, T, 8]", "[1, T, 8]: a non-zero multiple of 8 floats with B = 1 from 'batchSize'"));

@@ -162,15 +162,15 @@ public class CodeFixTests
 
     [Fact]
     public Task Option_of_another_cell_is_removed() => Fix<RemoveAttributeArgumentCodeFixProvider>(
-        "[ModelGen.GruModel(InputSize = 2, {|#0:{|CS0246:ProjSize|} = 1|}, HiddenSize = 3)] public partial class M;",
+        "[ModelGen.GruModel(InputSize = 2, {|#0:ProjSize = 1|}, HiddenSize = 3)] public partial class M;",
         "[ModelGen.GruModel(InputSize = 2, HiddenSize = 3)] public partial class M;",
         Expect(DiagnosticDescriptors.OptionNotOnCell, 0, "ProjSize", "GruModel", "only an LSTM has a projection (use [LstmModel] or remove it)"));
 
     [Fact]
     public Task Options_of_another_cell_fix_all_removes_each() => Fix<RemoveAttributeArgumentCodeFixProvider>(
         """
-        [ModelGen.LstmModel(InputSize = 2, HiddenSize = 3, {|#0:{|CS0246:Nonlinearity|} = ModelGen.RnnNonlinearity.Relu|})] public partial class A;
-        [ModelGen.RnnModel(InputSize = 2, HiddenSize = 3, {|#1:{|CS0246:ProjSize|} = 2|})] public partial class B;
+        [ModelGen.LstmModel(InputSize = 2, HiddenSize = 3, {|#0:Nonlinearity = ModelGen.RnnNonlinearity.Relu|})] public partial class A;
+        [ModelGen.RnnModel(InputSize = 2, HiddenSize = 3, {|#1:ProjSize = 2|})] public partial class B;
         """,
         """
         [ModelGen.LstmModel(InputSize = 2, HiddenSize = 3)] public partial class A;

@@ -79,14 +79,40 @@ public class DeclarationDiagnosticTests
 
     [Fact]
     public Task MG0004_proj_size_on_a_gru_is_reported_on_the_argument() => Verify(
-        "[GruModel(InputSize = 2, HiddenSize = 3, {|#0:{|CS0246:ProjSize|} = 1|})] public partial class M;",
+        "[GruModel(InputSize = 2, HiddenSize = 3, {|#0:ProjSize = 1|})] public partial class M;",
         Expect(DiagnosticDescriptors.OptionNotOnCell, 0, "ProjSize", "GruModel", "only an LSTM has a projection (use [LstmModel] or remove it)"));
 
     [Fact]
     public Task MG0004_nonlinearity_on_an_lstm_is_reported_on_the_argument() => Verify(
-        "[LstmModel(InputSize = 2, HiddenSize = 3, {|#0:{|CS0246:Nonlinearity|} = RnnNonlinearity.Relu|})] public partial class M;",
+        "[LstmModel(InputSize = 2, HiddenSize = 3, {|#0:Nonlinearity = RnnNonlinearity.Relu|})] public partial class M;",
         Expect(DiagnosticDescriptors.OptionNotOnCell, 0, "Nonlinearity", "LstmModel",
             "only an Elman RNN has a choice of non-linearity (use [RnnModel] or remove it)"));
+
+    /// <summary>
+    /// The compiler binds every option on every attribute (the foreign ones are hidden properties), so MG0004 comes
+    /// with no CS error beside it (the verifier fails on any compiler error or warning), and the option's value is
+    /// not judged: a ProjSize that would be MG0003 on an LSTM, a Nonlinearity that would be MG0005 on an RNN, or
+    /// a default value are all MG0004 only.
+    /// </summary>
+    [Theory]
+    [InlineData("GruModel", "ProjSize = 0", "ProjSize")]
+    [InlineData("GruModel", "ProjSize = -1", "ProjSize")]
+    [InlineData("RnnModel", "ProjSize = 9", "ProjSize")]
+    [InlineData("GruModel", "Nonlinearity = RnnNonlinearity.Tanh", "Nonlinearity")]
+    [InlineData("LstmModel", "Nonlinearity = (RnnNonlinearity)7", "Nonlinearity")]
+    public Task MG0004_is_the_only_diagnostic_of_an_option_of_another_cell(string attribute, string argument, string option) => Verify(
+        $"[{attribute}(InputSize = 2, HiddenSize = 3, {{|#0:{argument}|}})] public partial class M;",
+        Expect(DiagnosticDescriptors.OptionNotOnCell, 0, option, attribute,
+            option == "ProjSize" ? "only an LSTM has a projection (use [LstmModel] or remove it)"
+                : "only an Elman RNN has a choice of non-linearity (use [RnnModel] or remove it)"));
+
+    [Fact]
+    public Task MG0004_comes_with_the_other_diagnostics_of_the_declaration() => Verify(
+        "[GruModel({|#0:InputSize = 0|}, HiddenSize = 3, {|#1:ProjSize = 2|}, {|#2:Nonlinearity = RnnNonlinearity.Relu|})] public class {|#3:M|};",
+        Expect(DiagnosticDescriptors.SizeOutOfRange, 0, "InputSize", "at least 1", "0"),
+        Expect(DiagnosticDescriptors.OptionNotOnCell, 1, "ProjSize", "GruModel", "only an LSTM has a projection (use [LstmModel] or remove it)"),
+        Expect(DiagnosticDescriptors.OptionNotOnCell, 2, "Nonlinearity", "GruModel", "only an Elman RNN has a choice of non-linearity (use [RnnModel] or remove it)"),
+        Expect(DiagnosticDescriptors.TypeNotPartial, 3, "M"));
 
     [Fact]
     public Task MG0004_options_on_their_own_cells_report_nothing() => Verify(

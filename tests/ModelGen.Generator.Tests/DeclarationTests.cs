@@ -26,6 +26,8 @@ public class DeclarationTests
         // a record class, a class with its own members and base type
         "namespace A; [ModelGen.LstmModel(InputSize = 2, HiddenSize = 3, OutputSize = 1)] public partial record M(int Tag);",
         "namespace A; public class Base { } [ModelGen.GruModel(InputSize = 2, HiddenSize = 3)] public partial class M : Base { public int Extra => 1; }",
+        // a base that overrides ToString: the generated ToString overrides it in turn
+        "namespace A; public class Base { public override string ToString() => \"base\"; } [ModelGen.GruModel(InputSize = 2, HiddenSize = 3, OutputSize = 1)] public partial class M : Base;",
         // keywords as names, a lowercase name (its CS8981 warning stays in the user's file), an interface container
         "namespace @if.@class; public partial class @record { [ModelGen.LstmModel(InputSize = 2, HiddenSize = 3)] public partial class @event; }",
         "[ModelGen.GruModel(InputSize = 2, HiddenSize = 3, OutputSize = 1)] public partial class lower;",
@@ -67,6 +69,12 @@ public class DeclarationTests
         { "[ModelGen.LstmModel(InputSize = 100000, HiddenSize = 100000)] public partial class Overflow;", "MG0006" },
         { "[ModelGen.LstmModel(InputSize = 2, HiddenSize = 3)] public partial class Collides { public int Parameters; }", "MG0012" },
         { "public class Base { public int NumLayers; } [ModelGen.LstmModel(InputSize = 2, HiddenSize = 3)] public partial class Hides : Base;", "MG0013" },
+        { "[ModelGen.LstmModel(InputSize = 2, HiddenSize = 3)] public partial class OwnToString { public override string ToString() => \"\"; }", "MG0012" },
+        { "[ModelGen.LstmModel(InputSize = 2, HiddenSize = 3)] public partial class OwnSummary { public string Summary() => \"\"; }", "MG0012" },
+        { "public class SealedBase { public sealed override string ToString() => \"\"; } [ModelGen.LstmModel(InputSize = 2, HiddenSize = 3)] public partial class SealedToString : SealedBase;", "MG0013" },
+        { "public class HidingBase { public new string ToString() => \"\"; } [ModelGen.LstmModel(InputSize = 2, HiddenSize = 3)] public partial class HiddenToString : HidingBase;", "MG0013" },
+        { "public class Base { public class SharedWeights { } } [ModelGen.GruModel(InputSize = 2, HiddenSize = 3)] public partial class HidesNested : Base;", "MG0013" },
+        { "[ModelGen.LstmModel(InputSize = 2, HiddenSize = 3)] public partial class InferenceContext;", "MG0014" },
         { "[ModelGen.LstmModel(InputSize = 2, HiddenSize = 3)] public partial class ModelSpec;", "MG0014" },
         { "[ModelGen.LstmModel(InputSize = 2, HiddenSize = 3)] file partial class FileLocal;", "MG0015" },
         { "[ModelGen.LstmModel(InputSize = 2, HiddenSize = UnknownConstant)] public partial class Broken;", "" },

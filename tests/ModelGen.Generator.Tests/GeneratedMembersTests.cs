@@ -37,6 +37,35 @@ public class GeneratedMembersTests
         Assert.Equal(generated, listed);
     }
 
+    /// <summary>The inference members a model and its nested InferenceContext both have.</summary>
+    private static readonly string[] InferenceMembers =
+        ["Forward", "PredictLast", "PredictSequence", "StreamBatchSize", "ResetState", "HiddenState", "CellState", "Step", "StepPredict"];
+
+    [Theory]
+    [MemberData(nameof(Models))]
+    public void The_inference_context_has_the_models_inference_calls_with_the_same_shapes(string source)
+    {
+        (_, Compilation output) = GeneratorHarness.Run(source);
+        INamedTypeSymbol model = output.GetTypeByMetadataName("M")!;
+        INamedTypeSymbol context = output.GetTypeByMetadataName("M+InferenceContext")!;
+        string[] Signatures(INamedTypeSymbol type) => [.. type.GetMembers()
+            .Where(m => m.DeclaredAccessibility == Accessibility.Public && InferenceMembers.Contains(m.Name))
+            .Where(m => m is not IMethodSymbol { AssociatedSymbol: not null })
+            .Select(m => m is IMethodSymbol method
+                ? m.Name + "(" + string.Join(", ", method.Parameters.Select(p =>
+                    p.Type.ToDisplayString() + " " + p.Name + (p.HasExplicitDefaultValue ? " = default" : "") + " " +
+                    string.Join(" ", p.GetAttributes().Select(a => a.ToString())))) + ")"
+                : m.Name + " " + ((IPropertySymbol)m).Type.ToDisplayString())
+            .Order(StringComparer.Ordinal)];
+        string[] expected = Signatures(model);
+        Assert.NotEmpty(expected);
+        Assert.Equal(expected, Signatures(context));
+        // And the interfaces line up: IHeadModel with IHeadInferenceContext, IStreamingModel with IStreamingInferenceContext, …
+        string[] modelInterfaces = [.. model.AllInterfaces.Select(i => i.Name == "IRecurrentModel" ? "IInferenceContext" : i.Name.Replace("Model", "InferenceContext"))
+            .Order(StringComparer.Ordinal)];
+        Assert.Equal(modelInterfaces, context.AllInterfaces.Select(i => i.Name).Order(StringComparer.Ordinal));
+    }
+
     /// <summary>A member as <see cref="GeneratedMember.ToString"/> writes it.</summary>
     private static string Describe(ISymbol member)
     {

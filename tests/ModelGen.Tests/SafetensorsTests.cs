@@ -365,13 +365,31 @@ public class SafetensorsTests
     }
 
     [Fact]
-    public void Tensors_the_model_does_not_have_are_ignored()
+    public void Tensors_outside_the_models_modules_are_ignored_and_reported()
     {
         IRecurrentModel model = new LstmBasic();
         List<Entry> entries = EntriesOf(model);
         entries.Insert(0, new Entry("optimizer.step", "I32", [1], 4));
+        entries.Add(F32("input", 1, 7, 3));
+        LoadResult result = model.LoadSafetensors(new MemoryStream(BuildFile(entries, fill: 2f)));
+        Assert.All(model.Parameters.ToArray(), value => Assert.Equal(2f, value));
+        Assert.Equal(["optimizer.step", "input"], result.UnexpectedKeys);
+    }
+
+    /// <summary>
+    /// A tensor under rnn. or head. that the model lacks was ignored before, so a file of a 2-layer model loaded
+    /// into a 1-layer one without a word. Strict now refuses it, as PyTorch's strict=True does; non-strict reports it.
+    /// </summary>
+    [Fact]
+    public void A_tensor_of_the_models_modules_that_it_lacks_fails_a_strict_load()
+    {
+        IRecurrentModel model = new LstmBasic();
+        List<Entry> entries = EntriesOf(model);
         entries.Add(F32("rnn.weight_ih_l1", 20, 5));
-        model.LoadSafetensors(new MemoryStream(BuildFile(entries, fill: 2f)));
+        byte[] file = BuildFile(entries, fill: 2f);
+        AssertMessageContains(LoadFails(model, file), "'rnn.weight_ih_l1'", "the file has 2 layers, the model 1");
+        Assert.All(model.Parameters.ToArray(), value => Assert.Equal(0f, value));
+        Assert.Equal(["rnn.weight_ih_l1"], model.LoadSafetensors(new MemoryStream(file), strict: false).UnexpectedKeys);
         Assert.All(model.Parameters.ToArray(), value => Assert.Equal(2f, value));
     }
 

@@ -54,3 +54,11 @@ public partial class WideGateLstm;
 /// <summary>One bidirectional layer whose output row (D·H = 8) is as long as its input row, so Forward(x, B, x) fits.</summary>
 [GruModel(InputSize = 8, HiddenSize = 4, Bidirectional = true)]
 public partial class SquareBidirectionalGru;
+
+/// <summary>RnnRelu's tensors with tanh: a file saved from one loads into the other only by its shapes, so the metadata must tell them apart.</summary>
+[RnnModel(InputSize = 5, HiddenSize = 7, OutputSize = 1)]
+public partial class RnnTanhShapedLikeRnnRelu;
+
+/// <summary>LstmBasic's recurrent layer under another head: loading LstmBasic's file into it is a partial (transfer) load.</summary>
+[LstmModel(InputSize = 3, HiddenSize = 5, OutputSize = 7)]
+public partial class LstmBasicOtherHead;

@@ -248,18 +248,26 @@ internal static class ModelValidation
         }
 
         int before = problems.Count;
-        foreach (string name in written.Keys)
+        foreach (string name in present.OrderBy(name => LocationOf(name).SourceSpan.Start).ThenBy(name => name, System.StringComparer.Ordinal))
         {
-            if (bound.Contains(name) || attribute.NamedArguments.Any(a => a.Key == name)) continue;
-            // Written but not bound: an option of another cell, or a name the attribute does not have (CS0246).
+            // An option of another cell. Every attribute declares the options of all cells (hidden, "not an option
+            // of this cell"), so the compiler binds it and this is the one error a command-line build reports; an
+            // older runtime without them leaves it unbound, with the compiler's CS0246 beside this.
             string? reason = name switch
             {
                 "ProjSize" when cell != CellKind.Lstm => "only an LSTM has a projection (use [LstmModel] or remove it)",
                 "Nonlinearity" when cell != CellKind.Rnn => "only an Elman RNN has a choice of non-linearity (use [RnnModel] or remove it)",
                 _ => null,
             };
-            if (reason is null) silentError = true;
-            else problems.Add(new ModelProblem(DiagnosticDescriptors.OptionNotOnCell, LocationOf(name), name, attributeName, reason));
+            if (reason is not null)
+            {
+                problems.Add(new ModelProblem(DiagnosticDescriptors.OptionNotOnCell, LocationOf(name), name, attributeName, reason));
+                bound.Remove(name);   // its value is not checked (MG0003, MG0005): the option itself is the mistake
+            }
+            else if (!bound.Contains(name) && !attribute.NamedArguments.Any(a => a.Key == name))
+            {
+                silentError = true;   // written but not bound: a name the attribute does not have (CS0246)
+            }
         }
 
         void Required(string name, string meaning)
@@ -464,6 +472,8 @@ internal static class ModelValidation
         {
             if (!generated.TryGetValue(MemberKey(member), out List<GeneratedMember>? candidates)) continue;
             if (member.IsImplicitlyDeclared && member.DeclaringSyntaxReferences.Length == 0) continue;
+            // A record's synthesized ToString gives way to the generated override.
+            if (member.IsImplicitlyDeclared && candidates.All(candidate => candidate.IsOverride)) continue;
             cancellation.ThrowIfCancellationRequested();
             // Members that ModelGen itself generated (the analyzer sees the generated files) are not the user's.
             if (member.DeclaringSyntaxReferences.Length > 0 && member.DeclaringSyntaxReferences.All(InGeneratedTree))
@@ -497,7 +507,10 @@ internal static class ModelValidation
                 {
                     if (inherited.IsImplicitlyDeclared || inherited is IMethodSymbol { MethodKind: MethodKind.Constructor or MethodKind.StaticConstructor }) continue;
                     if (!compilation.IsSymbolAccessibleWithin(inherited, type)) continue;
-                    if (entry.Value.Any(candidate => Collides(candidate, inherited)))
+                    // An override (ToString) hides nothing, unless what it would override is sealed or not virtual.
+                    if (entry.Value.Any(candidate => Collides(candidate, inherited)
+                        && !(candidate.IsOverride && inherited is IMethodSymbol { IsSealed: false } overridden
+                             && (overridden.IsVirtual || overridden.IsOverride || overridden.IsAbstract))))
                     {
                         hidden.Add("'" + inherited.Name + "'");
                         break;

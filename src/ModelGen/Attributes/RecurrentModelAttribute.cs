@@ -1,9 +1,16 @@
+using System.ComponentModel;
+
 namespace ModelGen;
 
 /// <summary>
 /// Options shared by <see cref="LstmModelAttribute"/>, <see cref="GruModelAttribute"/> and
 /// <see cref="RnnModelAttribute"/>; they mirror the constructor arguments of PyTorch's recurrent modules.
 /// </summary>
+/// <remarks>
+/// Each attribute also has the options of the other cells (<c>ProjSize</c>, <c>Nonlinearity</c>), hidden from
+/// completion: the compiler accepts them, so that ModelGen's analyzer can report MG0004 on such an argument in
+/// every build. Without them the compiler's CS0246 would stop a command-line build before any analyzer ran.
+/// </remarks>
 public abstract class RecurrentModelAttribute : Attribute
 {
     /// <summary>Number of features per time step (<c>input_size</c>). Required.</summary>
@@ -37,6 +44,10 @@ public sealed class LstmModelAttribute : RecurrentModelAttribute
 {
     /// <summary>Size of the projected hidden state (<c>proj_size</c>); 0 for none. Must be below <see cref="RecurrentModelAttribute.HiddenSize"/>.</summary>
     public int ProjSize { get; set; }
+
+    /// <summary>Not an option of an LSTM, whose cell has fixed activations: setting it is error MG0004 (only <see cref="RnnModelAttribute"/> has it).</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    public RnnNonlinearity Nonlinearity { get; set; }
 }
 
 /// <summary>
@@ -44,7 +55,16 @@ public sealed class LstmModelAttribute : RecurrentModelAttribute
 /// followed by <c>nn.Linear</c>. Gate order r, z, n.
 /// </summary>
 [AttributeUsage(AttributeTargets.Class, AllowMultiple = false, Inherited = false)]
-public sealed class GruModelAttribute : RecurrentModelAttribute;
+public sealed class GruModelAttribute : RecurrentModelAttribute
+{
+    /// <summary>Not an option of a GRU: only an LSTM has a projection. Setting it is error MG0004 (only <see cref="LstmModelAttribute"/> has it).</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    public int ProjSize { get; set; }
+
+    /// <summary>Not an option of a GRU, whose cell has fixed activations: setting it is error MG0004 (only <see cref="RnnModelAttribute"/> has it).</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    public RnnNonlinearity Nonlinearity { get; set; }
+}
 
 /// <summary>
 /// Generates an Elman RNN model on the partial class it marks: PyTorch's <c>nn.RNN(batch_first=True)</c>,
@@ -55,6 +75,10 @@ public sealed class RnnModelAttribute : RecurrentModelAttribute
 {
     /// <summary>The non-linearity of the cell (<c>nonlinearity</c>).</summary>
     public RnnNonlinearity Nonlinearity { get; set; } = RnnNonlinearity.Tanh;
+
+    /// <summary>Not an option of an Elman RNN: only an LSTM has a projection. Setting it is error MG0004 (only <see cref="LstmModelAttribute"/> has it).</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    public int ProjSize { get; set; }
 }
 
 /// <summary>The non-linearity of an Elman RNN cell, PyTorch's <c>nonlinearity</c> argument.</summary>

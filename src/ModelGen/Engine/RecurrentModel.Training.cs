@@ -84,7 +84,7 @@ public sealed partial class RecurrentModel<TSpec>
     {
         int steps = CheckCall(ForwardResult.LastPrediction, TrainingRowWidth, input, batchSize, prediction, h0, c0, hN, cN);
         Span<float> output = Record(ForwardResult.LastPrediction, input, batchSize, steps, h0, c0, hN, cN, default);
-        Predict(ForwardResult.LastPrediction, output, batchSize, steps, prediction);
+        Predict(_workspace, ForwardResult.LastPrediction, output, batchSize, steps, prediction);
     }
 
     /// <summary>
@@ -96,7 +96,7 @@ public sealed partial class RecurrentModel<TSpec>
     {
         int steps = CheckCall(ForwardResult.SequencePrediction, TrainingRowWidth, input, batchSize, predictions, h0, c0, hN, cN);
         Span<float> output = Record(ForwardResult.SequencePrediction, input, batchSize, steps, h0, c0, hN, cN, default);
-        Predict(ForwardResult.SequencePrediction, output, batchSize, steps, predictions);
+        Predict(_workspace, ForwardResult.SequencePrediction, output, batchSize, steps, predictions);
     }
 
     /// <summary>
@@ -249,7 +249,7 @@ public sealed partial class RecurrentModel<TSpec>
     private Span<float> Record(ForwardResult result, ReadOnlySpan<float> input, int batch, int steps, ReadOnlySpan<float> h0,
         ReadOnlySpan<float> c0, Span<float> hN, Span<float> cN, Span<float> output)
     {
-        EnsureWorkspace(batch, steps);
+        _workspace.Ensure(batch, steps);
         EnsureTrainingWorkspace(batch, steps);
         _trained = ForwardResult.None;
         _trainedBatch = batch;
@@ -259,7 +259,8 @@ public sealed partial class RecurrentModel<TSpec>
         CopyOrZero(h0, _recordH0.AsSpan(0, NumLayers * NumDirections * batch * StateSize));
         CopyOrZero(c0, _recordC0.AsSpan(0, NumLayers * NumDirections * batch * HiddenSize));
         int sequence = batch * steps * OutputFeatures;
-        Run<RecordCache>(input, batch, steps, h0, c0, hN, cN, output);
+        EnsurePacked();
+        Run<RecordCache>(_workspace, this, input, batch, steps, h0, c0, hN, cN, output);
         _trained = result;
         return _recordOutputs.AsSpan((NumLayers - 1) * sequence, sequence);
     }

@@ -12,9 +12,12 @@ namespace ModelGen;
 /// size a constant.
 /// </summary>
 /// <remarks>
-/// Memory: the parameter buffer and the streaming state are allocated by the constructor; the workspace is
+/// <para>Memory: the parameter buffer and the streaming state are allocated by the constructor; the workspace is
 /// grown by the first call that needs more rows (B·T) than any call before, and never shrinks. A warm call
-/// with a batch and sequence length already seen allocates nothing.
+/// with a batch and sequence length already seen allocates nothing.</para>
+/// <para>Thread safety: not thread-safe, not even for inference (every call uses the instance's workspace, packed
+/// weights and streaming state); to serve many threads, give each an <see cref="InferenceContext{TSpec}"/> over
+/// <see cref="ShareWeights"/>.</para>
 /// </remarks>
 public sealed partial class RecurrentModel<TSpec> where TSpec : struct, IRecurrentModelSpec
 {
@@ -51,23 +54,15 @@ public sealed partial class RecurrentModel<TSpec> where TSpec : struct, IRecurre
     private readonly float[] _packed = new float[PackedLength];
     private int _parameterVersion = 1;
     private int _packedVersion;
-    private float[] _inputGates = [];
-    private float[] _sequenceA = [];
-    private float[] _sequenceB = [];
-    private float[] _hiddenGates = [];
-    private float[] _h = [];
-    private float[] _c = [];
-    private float[] _hFull = [];
-    private readonly float[] _headRow = new float[Kernels.Packed.VectorLength(1, Math.Max(TSpec.OutputSize, 1))];
-    private readonly float[] _sourceRow = new float[Math.Max(TSpec.InputSize, OutputFeatures)];
-    private float[] _streamH = [];
-    private float[] _streamC = [];
+    // The workspace and the streaming state, over _packed: the per-context part of inference, which every
+    // InferenceContext has its own of (see Workspace.cs).
+    private readonly Workspace<TSpec> _workspace;
 
     /// <summary>Creates a model with every parameter zero and a streaming state for batch 1.</summary>
     public RecurrentModel()
     {
         _parameters = new float[ParameterCount];
-        ResetState(1);
+        _workspace = new Workspace<TSpec>(_packed);
     }
 
     /// <summary>I.</summary>
@@ -111,13 +106,13 @@ public sealed partial class RecurrentModel<TSpec> where TSpec : struct, IRecurre
     }
 
     /// <summary>B of the streaming state.</summary>
-    public int StreamBatchSize { get; private set; }
+    public int StreamBatchSize => _workspace.StreamBatchSize;
 
     /// <summary>The streaming h <c>[L, B, Hout]</c>.</summary>
-    public Span<float> HiddenState => _streamH;
+    public Span<float> HiddenState => _workspace.StreamH;
 
     /// <summary>The streaming c <c>[L, B, H]</c> (LSTM), empty otherwise.</summary>
-    public Span<float> CellState => _streamC;
+    public Span<float> CellState => _workspace.StreamC;
 
     /// <summary>The slice of <see cref="Parameters"/> holding the named tensor.</summary>
     public Span<float> GetParameter(string name)
@@ -133,67 +128,41 @@ public sealed partial class RecurrentModel<TSpec> where TSpec : struct, IRecurre
     public void Forward(ReadOnlySpan<float> input, int batchSize, Span<float> output,
         ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, Span<float> hN, Span<float> cN)
     {
-        int steps = CheckCall(ForwardResult.Output, InferenceRowWidth, input, batchSize, output, h0, c0, hN, cN);
-        EnsureWorkspace(batchSize, steps);
-        Run(input, batchSize, steps, h0, c0, hN, cN, output);
+        EnsurePacked();
+        ForwardWith(_workspace, input, batchSize, output, h0, c0, hN, cN);
     }
 
     /// <summary>See <see cref="IHeadModel.PredictLast"/>.</summary>
     public void PredictLast(ReadOnlySpan<float> input, int batchSize, Span<float> prediction,
         ReadOnlySpan<float> h0, ReadOnlySpan<float> c0)
     {
-        int steps = CheckCall(ForwardResult.LastPrediction, InferenceRowWidth, input, batchSize, prediction, h0, c0, default, default);
-        EnsureWorkspace(batchSize, steps);
-        Predict(ForwardResult.LastPrediction, RunToWorkspace(input, batchSize, steps, h0, c0), batchSize, steps, prediction);
+        EnsurePacked();
+        PredictLastWith(_workspace, input, batchSize, prediction, h0, c0);
     }
 
     /// <summary>See <see cref="IHeadModel.PredictSequence"/>.</summary>
     public void PredictSequence(ReadOnlySpan<float> input, int batchSize, Span<float> predictions,
         ReadOnlySpan<float> h0, ReadOnlySpan<float> c0)
     {
-        int steps = CheckCall(ForwardResult.SequencePrediction, InferenceRowWidth, input, batchSize, predictions, h0, c0, default, default);
-        EnsureWorkspace(batchSize, steps);
-        Predict(ForwardResult.SequencePrediction, RunToWorkspace(input, batchSize, steps, h0, c0), batchSize, steps, predictions);
+        EnsurePacked();
+        PredictSequenceWith(_workspace, input, batchSize, predictions, h0, c0);
     }
 
     /// <summary>Zeros the streaming state and sets its batch size (allocates only when the batch size changes).</summary>
-    public void ResetState(int batchSize = 1)
-    {
-        if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "batchSize must be at least 1.");
-        // Also covers the workspace of a step of this batch, so that Step cannot fail on size later.
-        ArgumentChecks.Length(nameof(batchSize), "batchSize", batchSize, StreamRowWidth);
-        int hLength = NumLayers * NumDirections * batchSize * StateSize;
-        int cLength = TSpec.Cell == CellKind.Lstm ? NumLayers * NumDirections * batchSize * HiddenSize : 0;
-        if (_streamH.Length != hLength) _streamH = new float[hLength];
-        if (_streamC.Length != cLength) _streamC = new float[cLength];
-        Array.Clear(_streamH);
-        Array.Clear(_streamC);
-        StreamBatchSize = batchSize;
-    }
+    public void ResetState(int batchSize = 1) => ResetStateWith(_workspace, batchSize);
 
     /// <summary>See <see cref="IStreamingModel.Step"/>.</summary>
     public void Step(ReadOnlySpan<float> input, Span<float> output)
     {
-        RequireUnidirectional();
-        int batch = StreamBatchSize;
-        CheckLength(nameof(input), input.Length, batch, 1, InputSize, "[B, I]");
-        CheckLength(nameof(output), output.Length, batch, 1, StateSize, "[B, Hout]");
-        CheckAliasing(input, _streamH, _streamC, output, nameof(output), _streamH, _streamC);
-        EnsureWorkspace(batch, 1);
-        Run(input, batch, 1, _streamH, _streamC, _streamH, _streamC, output);
+        EnsurePacked();
+        StepWith(_workspace, input, output);
     }
 
     /// <summary>See <see cref="IStreamingHeadModel.StepPredict"/>.</summary>
     public void StepPredict(ReadOnlySpan<float> input, Span<float> prediction)
     {
-        RequireUnidirectional();
-        RequireHead();
-        int batch = StreamBatchSize;
-        CheckLength(nameof(input), input.Length, batch, 1, InputSize, "[B, I]");
-        CheckLength(nameof(prediction), prediction.Length, batch, 1, OutputSize, "[B, O]");
-        CheckAliasing(input, _streamH, _streamC, prediction, nameof(prediction), _streamH, _streamC);
-        EnsureWorkspace(batch, 1);
-        Predict(ForwardResult.SequencePrediction, RunToWorkspace(input, batch, 1, _streamH, _streamC, _streamH, _streamC), batch, 1, prediction);
+        EnsurePacked();
+        StepPredictWith(_workspace, input, prediction);
     }
 
     /// <summary>
@@ -216,133 +185,72 @@ public sealed partial class RecurrentModel<TSpec> where TSpec : struct, IRecurre
         }
     }
 
-    /// <summary>See <see cref="IRecurrentModel.LoadSafetensors(string, bool)"/>.</summary>
-    public void LoadSafetensors(string path, bool strict = true)
-    {
-        using FileStream stream = File.OpenRead(path);
-        LoadSafetensors(stream, strict);
-    }
+    // LoadSafetensors and SaveSafetensors: RecurrentModel.Safetensors.cs.
 
-    /// <summary>See <see cref="IRecurrentModel.LoadSafetensors(Stream, bool)"/>.</summary>
-    public void LoadSafetensors(Stream stream, bool strict = true)
-    {
-        // The header is checked against the parameter table before any data is read; then only the tensors of
-        // the table are read, the file's other tensors skipped.
-        SafetensorsFile file = SafetensorsFile.Read(stream, header =>
-        {
-            var wanted = new List<string>(ParameterTable.Length);
-            foreach (ParameterInfo info in ParameterTable)
-            {
-                if (!header.Tensors.TryGetValue(info.Name, out SafetensorsTensorInfo? tensor))
-                {
-                    if (strict) throw new SafetensorsException($"Tensor '{info.Name}' {info.ShapeText} is missing from the file.");
-                    continue;
-                }
-                if (tensor.DType != "F32")
-                {
-                    throw new SafetensorsException($"Tensor '{info.Name}' has dtype {tensor.DType}, expected F32.");
-                }
-                if (!tensor.Shape.SequenceEqual(info.Shape.Select(d => (long)d)))
-                {
-                    throw new SafetensorsException(
-                        $"Tensor '{info.Name}' has shape {tensor.ShapeText}, expected {info.ShapeText}.");
-                }
-                wanted.Add(info.Name);
-            }
-            return wanted;
-        });
-        // Everything checked and read: only now is the model changed, so a failed load leaves it as it was.
-        _parameterVersion++;
-        foreach (ParameterInfo info in ParameterTable)
-        {
-            if (file.Tensors.TryGetValue(info.Name, out SafetensorsTensor? tensor))
-            {
-                tensor.CopyTo(_parameters.AsSpan(info.Offset, info.Length));
-            }
-        }
-    }
-
-    /// <summary>See <see cref="IRecurrentModel.SaveSafetensors(string)"/>.</summary>
-    public void SaveSafetensors(string path)
-    {
-        using FileStream stream = File.Create(path);
-        SaveSafetensors(stream);
-    }
-
-    /// <summary>See <see cref="IRecurrentModel.SaveSafetensors(Stream)"/>.</summary>
-    public void SaveSafetensors(Stream stream)
-    {
-        var writer = new SafetensorsWriter();
-        foreach (ParameterInfo info in ParameterTable)
-        {
-            long[] shape = info.Shape.Select(d => (long)d).ToArray();
-            writer.Add(info.Name, shape, _parameters.AsSpan(info.Offset, info.Length));
-        }
-        writer.WriteTo(stream);
-    }
-
-    private Span<float> RunToWorkspace(ReadOnlySpan<float> input, int batch, int steps, ReadOnlySpan<float> h0,
-        ReadOnlySpan<float> c0, Span<float> hN = default, Span<float> cN = default)
+    private static Span<float> RunToWorkspace(Workspace<TSpec> workspace, ReadOnlySpan<float> input, int batch, int steps,
+        ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, Span<float> hN = default, Span<float> cN = default)
     {
         // The last layer writes into whichever sequence buffer the layer below did not.
-        Span<float> output = ((NumLayers - 1) % 2 == 0 ? _sequenceA : _sequenceB).AsSpan(0, batch * steps * OutputFeatures);
-        Run<NoCache>(input, batch, steps, h0, c0, hN, cN, output);
+        Span<float> output = ((NumLayers - 1) % 2 == 0 ? workspace.SequenceA : workspace.SequenceB).AsSpan(0, batch * steps * OutputFeatures);
+        Run<NoCache>(workspace, null, input, batch, steps, h0, c0, hN, cN, output);
         return output;
     }
 
-    private void Run(ReadOnlySpan<float> input, int batch, int steps, ReadOnlySpan<float> h0, ReadOnlySpan<float> c0,
-        Span<float> hN, Span<float> cN, Span<float> output) => Run<NoCache>(input, batch, steps, h0, c0, hN, cN, output);
+    private static void Run(Workspace<TSpec> workspace, ReadOnlySpan<float> input, int batch, int steps, ReadOnlySpan<float> h0,
+        ReadOnlySpan<float> c0, Span<float> hN, Span<float> cN, Span<float> output) =>
+        Run<NoCache>(workspace, null, input, batch, steps, h0, c0, hN, cN, output);
 
     /// <summary>
-    /// Runs every layer and direction. With <see cref="RecordCache"/> each layer writes its output into the
-    /// training record and its cells record what backward needs; the top layer's output is then copied to
-    /// <paramref name="output"/> unless that is the record itself.
+    /// Runs every layer and direction with the packed weights and the buffers of <paramref name="workspace"/>
+    /// (a model's, or an inference context's). With <see cref="RecordCache"/> each layer writes its output into
+    /// the training record of <paramref name="recorder"/> and its cells record what backward needs; the top
+    /// layer's output is then copied to <paramref name="output"/> unless that is the record itself.
     /// </summary>
-    private void Run<TCache>(ReadOnlySpan<float> input, int batch, int steps, ReadOnlySpan<float> h0, ReadOnlySpan<float> c0,
-        Span<float> hN, Span<float> cN, Span<float> output) where TCache : struct, ICacheMode
+    private static void Run<TCache>(Workspace<TSpec> workspace, RecurrentModel<TSpec>? recorder, ReadOnlySpan<float> input,
+        int batch, int steps, ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, Span<float> hN, Span<float> cN, Span<float> output)
+        where TCache : struct, ICacheMode
     {
         int hSlice = batch * StateSize, cSlice = batch * HiddenSize, rows = batch * steps;
         int sequence = rows * OutputFeatures;
         int gateRecord = rows * GateCount * LayerShape<TSpec>.CStride, cellRecord = rows * LayerShape<TSpec>.CStride;
-        EnsurePacked();
         ReadOnlySpan<float> source = input;
         for (int layer = 0; layer < NumLayers; layer++)
         {
             Span<float> destination = TCache.Enabled
-                ? _recordOutputs.AsSpan(layer * sequence, sequence)
+                ? recorder!._recordOutputs.AsSpan(layer * sequence, sequence)
                 : layer == NumLayers - 1
                     ? output
-                    : (layer % 2 == 0 ? _sequenceA : _sequenceB).AsSpan(0, sequence);
+                    : (layer % 2 == 0 ? workspace.SequenceA : workspace.SequenceB).AsSpan(0, sequence);
             for (int direction = 0; direction < NumDirections; direction++)
             {
                 int index = layer * NumDirections + direction;
                 var pass = new DirectionPass
                 {
-                    Packed = _packed,
+                    Packed = workspace.PackedWeights,
                     Offsets = PackedOffsetsOf[index],
                     Batch = batch,
                     Steps = steps,
                     Reverse = direction == 1,
                     Source = source,
-                    SourceRow = _sourceRow,
+                    SourceRow = workspace.SourceRow,
                     Destination = destination,
                     DestinationColumn = direction * StateSize,
                     InitialH = h0.IsEmpty ? default : h0.Slice(index * hSlice, hSlice),
                     InitialC = c0.IsEmpty ? default : c0.Slice(index * cSlice, cSlice),
                     FinalH = hN.IsEmpty ? default : hN.Slice(index * hSlice, hSlice),
                     FinalC = cN.IsEmpty ? default : cN.Slice(index * cSlice, cSlice),
-                    InputGates = _inputGates,
-                    HiddenGates = _hiddenGates,
-                    H = _h,
-                    C = _c,
-                    HFull = _hFull,
-                    GateCache = TCache.Enabled ? _recordGates.AsSpan(index * gateRecord, gateRecord) : default,
-                    CellCache = TCache.Enabled ? _recordCells.AsSpan(index * cellRecord, cellRecord) : default,
+                    InputGates = workspace.InputGates,
+                    HiddenGates = workspace.HiddenGates,
+                    H = workspace.H,
+                    C = workspace.C,
+                    HFull = workspace.HFull,
+                    GateCache = TCache.Enabled ? recorder!._recordGates.AsSpan(index * gateRecord, gateRecord) : default,
+                    CellCache = TCache.Enabled ? recorder!._recordCells.AsSpan(index * cellRecord, cellRecord) : default,
                 };
                 if (layer == 0) RunLayer<FirstLayerInput<TSpec>, TCache>(ref pass);
                 else RunLayer<UpperLayerInput<TSpec>, TCache>(ref pass);
             }
-            source = TCache.Enabled && layer < NumLayers - 1 && _dropout > 0 ? DropOut(layer, destination) : destination;
+            source = TCache.Enabled && layer < NumLayers - 1 && recorder!._dropout > 0 ? recorder.DropOut(layer, destination) : destination;
         }
         if (TCache.Enabled && !output.IsEmpty && !output.Overlaps(source)) source.CopyTo(output);
     }
@@ -426,42 +334,26 @@ public sealed partial class RecurrentModel<TSpec> where TSpec : struct, IRecurre
     /// The head's predictions from the top layer's output <c>[B, T, D*Hout]</c>: from the last step only
     /// (<c>head(output[:, -1])</c>, row b at <c>(b·T + T−1)·D·Hout</c>) or from every step.
     /// </summary>
-    private void Predict(ForwardResult result, ReadOnlySpan<float> output, int batch, int steps, Span<float> predictions)
+    private static void Predict(Workspace<TSpec> workspace, ForwardResult result, ReadOnlySpan<float> output, int batch, int steps,
+        Span<float> predictions)
     {
-        if (result == ForwardResult.LastPrediction) ApplyHead(output[((steps - 1) * OutputFeatures)..], steps * OutputFeatures, batch, predictions);
-        else ApplyHead(output, OutputFeatures, batch * steps, predictions);
+        if (result == ForwardResult.LastPrediction) ApplyHead(workspace, output[((steps - 1) * OutputFeatures)..], steps * OutputFeatures, batch, predictions);
+        else ApplyHead(workspace, output, OutputFeatures, batch * steps, predictions);
     }
 
     /// <summary>prediction[r] = head.weight · rows[r] + head.bias for each of <paramref name="rowCount"/> rows.</summary>
-    private void ApplyHead(ReadOnlySpan<float> rows, int rowStride, int rowCount, Span<float> prediction)
+    private static void ApplyHead(Workspace<TSpec> workspace, ReadOnlySpan<float> rows, int rowStride, int rowCount, Span<float> prediction)
     {
-        ReadOnlySpan<float> weight = _packed.AsSpan(PackedHead.Weight, Kernels.Packed.MatrixLength(1, OutputSize, OutputFeatures));
-        ReadOnlySpan<float> bias = _packed.AsSpan(PackedHead.Bias, Kernels.Packed.VectorLength(1, OutputSize));
+        ReadOnlySpan<float> weight = workspace.PackedWeights.AsSpan(PackedHead.Weight, Kernels.Packed.MatrixLength(1, OutputSize, OutputFeatures));
+        ReadOnlySpan<float> bias = workspace.PackedWeights.AsSpan(PackedHead.Bias, Kernels.Packed.VectorLength(1, OutputSize));
+        float[] headRow = workspace.HeadRow;
         if (rows.Length < (rowCount - 1) * rowStride + OutputFeatures) throw new ArgumentException("rows are too short", nameof(rows));
         for (int row = 0; row < rowCount; row++)
         {
             Kernels.Packed.MatVec(weight, Kernels.Packed.Tiles(1, OutputSize), Kernels.Packed.TileVectors(1), OutputFeatures,
                 ref System.Runtime.InteropServices.MemoryMarshal.GetReference(rows.Slice(row * rowStride, OutputFeatures)),
-                bias, ref _headRow[0]);
-            _headRow.AsSpan(0, OutputSize).CopyTo(prediction.Slice(row * OutputSize, OutputSize));
-        }
-    }
-
-    private void EnsureWorkspace(int batch, int steps)
-    {
-        int rows = batch * steps;
-        if (_inputGates.Length < rows * LayerShape<TSpec>.GateStride)
-        {
-            _inputGates = new float[rows * LayerShape<TSpec>.GateStride];
-            _sequenceA = new float[rows * OutputFeatures];
-            _sequenceB = NumLayers > 1 ? new float[rows * OutputFeatures] : [];
-        }
-        if (_hiddenGates.Length < batch * LayerShape<TSpec>.GateStride)
-        {
-            _hiddenGates = new float[batch * LayerShape<TSpec>.GateStride];
-            _h = new float[batch * LayerShape<TSpec>.HStride];
-            _c = new float[batch * LayerShape<TSpec>.CStride];
-            _hFull = TSpec.ProjSize > 0 ? new float[batch * LayerShape<TSpec>.CStride] : [];
+                bias, ref headRow[0]);
+            headRow.AsSpan(0, OutputSize).CopyTo(prediction.Slice(row * OutputSize, OutputSize));
         }
     }
 
@@ -469,30 +361,36 @@ public sealed partial class RecurrentModel<TSpec> where TSpec : struct, IRecurre
     private void EnsurePacked()
     {
         if (_packedVersion == _parameterVersion) return;
+        Pack(_parameters, _packed);
+        _packedVersion = _parameterVersion;
+    }
+
+    /// <summary>Packs every weight of <paramref name="parameters"/> (laid out as <see cref="ParameterTable"/> says) into <paramref name="packed"/>.</summary>
+    private static void Pack(float[] parameters, float[] packed)
+    {
         int gates = GateCount, hidden = HiddenSize;
         for (int index = 0; index < Offsets.Length; index++)
         {
             LayerOffsets from = Offsets[index];
             PackedOffsets to = PackedOffsetsOf[index];
             int inputSize = index < NumDirections ? InputSize : OutputFeatures;
-            Kernels.Packed.PackMatrix(_parameters.AsSpan(from.WeightIh), gates, hidden, inputSize, _packed.AsSpan(to.WeightIh));
-            Kernels.Packed.PackMatrix(_parameters.AsSpan(from.WeightHh), gates, hidden, StateSize, _packed.AsSpan(to.WeightHh));
+            Kernels.Packed.PackMatrix(parameters.AsSpan(from.WeightIh), gates, hidden, inputSize, packed.AsSpan(to.WeightIh));
+            Kernels.Packed.PackMatrix(parameters.AsSpan(from.WeightHh), gates, hidden, StateSize, packed.AsSpan(to.WeightHh));
             if (from.BiasIh >= 0)
             {
-                Kernels.Packed.PackVector(_parameters.AsSpan(from.BiasIh), gates, hidden, _packed.AsSpan(to.BiasIh));
-                Kernels.Packed.PackVector(_parameters.AsSpan(from.BiasHh), gates, hidden, _packed.AsSpan(to.BiasHh));
+                Kernels.Packed.PackVector(parameters.AsSpan(from.BiasIh), gates, hidden, packed.AsSpan(to.BiasIh));
+                Kernels.Packed.PackVector(parameters.AsSpan(from.BiasHh), gates, hidden, packed.AsSpan(to.BiasHh));
             }
             if (from.WeightHr >= 0)
             {
-                Kernels.Packed.PackMatrix(_parameters.AsSpan(from.WeightHr), 1, StateSize, hidden, _packed.AsSpan(to.WeightHr));
+                Kernels.Packed.PackMatrix(parameters.AsSpan(from.WeightHr), 1, StateSize, hidden, packed.AsSpan(to.WeightHr));
             }
         }
         if (OutputSize > 0)
         {
-            Kernels.Packed.PackMatrix(_parameters.AsSpan(HeadWeightOffset), 1, OutputSize, OutputFeatures, _packed.AsSpan(PackedHead.Weight));
-            Kernels.Packed.PackVector(_parameters.AsSpan(HeadBiasOffset), 1, OutputSize, _packed.AsSpan(PackedHead.Bias));
+            Kernels.Packed.PackMatrix(parameters.AsSpan(HeadWeightOffset), 1, OutputSize, OutputFeatures, packed.AsSpan(PackedHead.Weight));
+            Kernels.Packed.PackVector(parameters.AsSpan(HeadBiasOffset), 1, OutputSize, packed.AsSpan(PackedHead.Bias));
         }
-        _packedVersion = _parameterVersion;
     }
 
     private static int SequenceLength(ReadOnlySpan<float> input, int batchSize)

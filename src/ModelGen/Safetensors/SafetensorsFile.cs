@@ -10,6 +10,10 @@ namespace ModelGen;
 /// Every rule of the format is checked on read (see <see cref="SafetensorsHeader"/>); a violation throws
 /// <see cref="SafetensorsException"/> naming it.
 /// </summary>
+/// <remarks>
+/// Thread safety: immutable once read, so any number of threads may read it and its tensors (a file made by
+/// <see cref="Parse"/> views the caller's memory, which must not change meanwhile).
+/// </remarks>
 public sealed class SafetensorsFile
 {
     /// <summary>Headers above this size are rejected (the format's reference implementation uses the same bound).</summary>

@@ -18,6 +18,7 @@ namespace ModelGen;
 /// and an optional <c>__metadata__</c> string-to-string map; each tensor has a known dtype, non-negative shape
 /// dimensions and <c>data_offsets</c> whose span is exactly the bytes that dtype and shape need; sorted by
 /// offset, the tensors tile the data section from byte 0 with no gap or overlap. Keys may not repeat.
+/// <para>Thread safety: immutable; any number of threads may read it.</para>
 /// </remarks>
 public sealed class SafetensorsHeader
 {

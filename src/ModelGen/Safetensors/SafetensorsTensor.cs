@@ -5,6 +5,7 @@ using System.Runtime.InteropServices;
 namespace ModelGen;
 
 /// <summary>One tensor of a safetensors file: name, dtype, shape and its raw little-endian bytes.</summary>
+/// <remarks>Thread safety: immutable, as its <see cref="SafetensorsFile"/>; any number of threads may read and copy it.</remarks>
 public sealed class SafetensorsTensor
 {
     private readonly SafetensorsTensorInfo _info;

@@ -3,6 +3,7 @@ using System.Collections.Immutable;
 namespace ModelGen;
 
 /// <summary>One tensor's entry in a safetensors header: name, dtype, shape and where its bytes lie, without the bytes.</summary>
+/// <remarks>Thread safety: immutable; any number of threads may read it.</remarks>
 public sealed class SafetensorsTensorInfo
 {
     internal SafetensorsTensorInfo(string name, string dtype, ImmutableArray<long> shape, long elementCount, long begin, long end)

@@ -5,6 +5,7 @@ using System.Text.Json;
 namespace ModelGen;
 
 /// <summary>Writes safetensors files: F32 and I32 tensors in the given order, an optional <c>__metadata__</c> map.</summary>
+/// <remarks>Thread safety: not thread-safe; one thread adds the tensors and writes the file.</remarks>
 public sealed class SafetensorsWriter
 {
     private readonly List<(string Name, string DType, long[] Shape, byte[] Data)> _tensors = [];

@@ -11,6 +11,8 @@ namespace ModelGen;
 /// then moved over the old one, so a crash leaves either the old file or the new one, never a torn one. The two
 /// files are written first and moved one after the other (model, then optimiser); a crash between the two moves
 /// leaves a model file one checkpoint newer than the optimiser file.
+/// <para>Thread safety: static and stateless, but a save or load uses the model and the optimiser, so it belongs to
+/// the thread that trains them; saves to the same path from several threads (or processes) race for the file.</para>
 /// </remarks>
 public static class Checkpoint
 {

@@ -7,6 +7,10 @@ namespace ModelGen;
 /// <see cref="Trainer.FitSequence"/>, <see cref="Trainer.FitSequenceClasses"/>): the loop a PyTorch user writes
 /// around a <c>DataLoader(shuffle=True)</c>.
 /// </summary>
+/// <remarks>
+/// Thread safety: immutable (init-only); one instance may configure fits on several threads, but a
+/// <see cref="Schedule"/> it holds is stateful and belongs to one fit at a time.
+/// </remarks>
 public sealed record FitOptions
 {
     /// <summary>Passes over the training samples.</summary>
@@ -97,6 +101,7 @@ public readonly record struct BatchReport(int Epoch, int Batch, int Batches, flo
 /// <param name="History">One report per epoch run.</param>
 /// <param name="BestEpoch">The epoch whose parameters the model holds at the end.</param>
 /// <param name="StoppedEarly">Whether <see cref="FitOptions.Patience"/> ended the fit.</param>
+/// <remarks>Thread safety: immutable once the fit has returned; any number of threads may read it.</remarks>
 public sealed record FitResult(IReadOnlyList<EpochReport> History, int BestEpoch, bool StoppedEarly);
 
 /// <summary>

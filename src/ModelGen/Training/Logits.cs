@@ -6,6 +6,7 @@ namespace ModelGen;
 /// reproducible sampling with <see cref="Logits.Sample(ReadOnlySpan{float}, Span{float}, SeededRandom, float, int)"/>.
 /// PyTorch's equivalent is a <c>torch.Generator</c> seeded with <c>manual_seed</c>; the two streams differ.
 /// </summary>
+/// <remarks>Thread safety: not thread-safe (each draw advances its state); give each thread its own generator.</remarks>
 public sealed class SeededRandom
 {
     private SplitMix64 _state;
@@ -24,6 +25,10 @@ public sealed class SeededRandom
 /// Softmax, argmax and sampling over one row of logits, e.g. the <c>[O]</c> that <c>StepPredict</c> writes for a
 /// batch of one (or one row of <c>[B, O]</c>).
 /// </summary>
+/// <remarks>
+/// Thread safety: static and stateless; calls from several threads are safe on separate <c>probabilities</c>
+/// buffers and separate <see cref="SeededRandom"/> generators.
+/// </remarks>
 public static class Logits
 {
     /// <summary>

@@ -10,6 +10,7 @@ namespace ModelGen;
 /// <c>gradient</c> may be the very span of the prediction (or logits) or of the target, to compute the gradient
 /// in place: each element is read before it is written. Any other overlap is rejected, and so is any overlap with
 /// a weight. Sums run in double; each gradient element is rounded to float once. Lengths are checked in 64 bits.
+/// <para>Thread safety: static and stateless; calls from several threads are safe on separate buffers.</para>
 /// </remarks>
 public static class Losses
 {

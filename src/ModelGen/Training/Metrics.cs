@@ -6,6 +6,7 @@ namespace ModelGen;
 /// of any size fits). Accuracy and macro-F1 derive from them, as scikit-learn's <c>accuracy_score</c> and
 /// <c>f1_score(average='macro')</c> do.
 /// </summary>
+/// <remarks>Thread safety: not thread-safe while counts are added; once complete, any number of threads may read it.</remarks>
 public sealed class ConfusionCounts
 {
     private readonly long[] _truePositives;
@@ -142,6 +143,7 @@ public sealed class ConfusionCounts
 /// of <c>logits.argmax(-1)</c>. Targets equal to <c>ignoreIndex</c> are skipped. Both build a
 /// <see cref="ConfusionCounts"/>; to compute several metrics over many batches, use one directly.
 /// </summary>
+/// <remarks>Thread safety: static and stateless; calls from several threads are safe.</remarks>
 public static class Metrics
 {
     /// <summary>The fraction of rows whose argmax is the target; NaN when every row is ignored.</summary>

@@ -7,6 +7,10 @@ namespace ModelGen;
 /// An optimiser over a model's flat parameter and gradient buffers. Its state (momentum, moments, step count)
 /// is allocated once by the constructor; <see cref="Step(IRecurrentModel)"/> allocates nothing.
 /// </summary>
+/// <remarks>
+/// Thread safety: not thread-safe; an optimiser (<see cref="Sgd"/>, <see cref="Adam"/>, <see cref="AdamW"/>) belongs
+/// to the one thread that trains its model, and its steps must not overlap with calls on that model.
+/// </remarks>
 public abstract class Optimizer
 {
     /// <summary>Creates the optimiser's state for <paramref name="parameterCount"/> parameters.</summary>
@@ -348,6 +352,7 @@ public sealed class AdamW : Adam
 }
 
 /// <summary>Gradient clipping as <c>torch.nn.utils.clip_grad_norm_</c> and <c>clip_grad_value_</c>.</summary>
+/// <remarks>Thread safety: static and stateless; calls from several threads are safe on separate gradient buffers.</remarks>
 public static class GradientClipping
 {
     /// <summary>

@@ -27,6 +27,7 @@ public enum ScheduleInterval
 /// schedule's last step; otherwise from their own double. <see cref="OneCycleLR"/> is not chainable, as in PyTorch.
 /// </para>
 /// <para>Stepping allocates nothing. A schedule has no saved state: a checkpoint holds parameters and optimiser state.</para>
+/// <para>Thread safety: not thread-safe; a schedule belongs, with its optimiser, to the thread that trains.</para>
 /// </remarks>
 public abstract class LearningRateSchedule
 {

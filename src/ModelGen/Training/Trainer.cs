@@ -9,6 +9,9 @@ namespace ModelGen;
 /// With <see cref="CarryState"/> the final state of each step's sequences becomes the initial state of the
 /// next step's (same batch size): truncated backpropagation through time over a long stream cut into chunks,
 /// with the gradient stopped at every chunk boundary. <see cref="ResetCarriedState"/> starts a new stream.
+/// <para>Thread safety: not thread-safe; a trainer, its model and its optimiser belong to one thread, and a fit's
+/// callbacks run on that thread. Inference on other threads goes through contexts over weights shared before
+/// or between steps (<see cref="IRecurrentModel.ShareWeights"/>), never through the model being trained.</para>
 /// </remarks>
 public sealed partial class Trainer
 {

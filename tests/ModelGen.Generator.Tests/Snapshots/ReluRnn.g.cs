@@ -20,6 +20,9 @@
 /// head.weight                  [1, 7]       offset 84
 /// head.bias                    [1]          offset 91
 /// </code>
+/// <para>Thread safety: a model is not thread-safe, not even for inference (each call uses its workspace, packed weights
+/// and streaming state). To serve many threads, take <see cref="ShareWeights"/> once and give each thread its own
+/// <see cref="InferenceContext"/> from <see cref="SharedWeights.CreateContext"/>.</para>
 /// </remarks>
 partial class ReluRnn : global::ModelGen.IStreamingHeadModel
 {
@@ -226,14 +229,151 @@ partial class ReluRnn : global::ModelGen.IStreamingHeadModel
     /// <param name="prediction"><c>[B, O]</c>.</param>
     public void StepPredict([global::ModelGen.TensorShape("[B, 5]")] global::System.ReadOnlySpan<float> input, [global::ModelGen.TensorShape("[B, 1]")] global::System.Span<float> prediction) => _modelGenCore.StepPredict(input, prediction);
 
+    /// <summary>
+    /// The model as PyTorch's <c>print(model)</c> and torchinfo's <c>summary</c> show it: the modules in PyTorch's
+    /// notation, the shapes of the calls with B and T symbolic, every parameter tensor, the total and the memory.
+    /// </summary>
+    public global::ModelGen.ModelSummary Summary() => _modelGenCore.Summary(nameof(ReluRnn));
+
+    /// <summary>The text of <see cref="Summary"/>: the modules, the layer table, the parameter tensors and the shapes.</summary>
+    public override string ToString() => Summary().ToString();
+
+    /// <summary>
+    /// A snapshot of the parameters as they are now, packed once for the kernels: read-only weights that any
+    /// number of <see cref="InferenceContext"/>s, one per thread, run on at the same time without locks. Later
+    /// changes to this model's parameters do not reach the snapshot; call this again for a new one.
+    /// </summary>
+    public SharedWeights ShareWeights() => new(_modelGenCore.ShareWeights());
+
+    global::ModelGen.ISharedWeights global::ModelGen.IRecurrentModel.ShareWeights() => ShareWeights();
+
+    /// <summary>
+    /// Read-only weights of this model, made by <see cref="ShareWeights"/>: a snapshot of its parameters and the
+    /// packed copy the kernels read. Immutable: any number of threads may use it, and create contexts from it,
+    /// at the same time.
+    /// </summary>
+    public sealed class SharedWeights : global::ModelGen.ISharedWeights
+    {
+        private readonly global::ModelGen.SharedWeights<ModelSpec> _core;
+
+        internal SharedWeights(global::ModelGen.SharedWeights<ModelSpec> core) => _core = core;
+
+        /// <summary>The snapshot of every parameter, laid out as <see cref="ParameterTable"/> says.</summary>
+        public global::System.ReadOnlySpan<float> Parameters => _core.Parameters;
+
+        /// <summary>The slice of <see cref="Parameters"/> holding the tensor of that PyTorch name.</summary>
+        /// <exception cref="global::System.Collections.Generic.KeyNotFoundException">The model has no tensor of that name.</exception>
+        public global::System.ReadOnlySpan<float> GetParameter(string name) => _core.GetParameter(name);
+
+        /// <summary>Bytes of the snapshot and of its packed copy.</summary>
+        public long MemoryBytes => _core.MemoryBytes;
+
+        /// <summary>A new inference context over these weights, with its own workspace and streaming state: one per thread.</summary>
+        public InferenceContext CreateContext() => new(_core.CreateContext(), this);
+
+        global::System.Collections.Generic.IReadOnlyList<global::ModelGen.ParameterInfo> global::ModelGen.ISharedWeights.ParameterTable => ParameterTable;
+
+        global::ModelGen.IInferenceContext global::ModelGen.ISharedWeights.CreateContext() => CreateContext();
+    }
+
+    /// <summary>
+    /// The inference calls of this model over <see cref="SharedWeights"/>, with a workspace and a streaming state
+    /// of the context's own: the same checks, shapes and results as the model's calls with the same weights. Not
+    /// thread-safe: use each context from one thread at a time; contexts share nothing mutable, so they run in
+    /// parallel. Warm calls allocate nothing.
+    /// </summary>
+    public sealed class InferenceContext : global::ModelGen.IStreamingHeadInferenceContext
+    {
+        private readonly global::ModelGen.InferenceContext<ModelSpec> _core;
+
+        internal InferenceContext(global::ModelGen.InferenceContext<ModelSpec> core, SharedWeights weights)
+        {
+            _core = core;
+            Weights = weights;
+        }
+
+        /// <summary>The weights this context reads.</summary>
+        public SharedWeights Weights { get; }
+
+        global::ModelGen.ISharedWeights global::ModelGen.IInferenceContext.Weights => Weights;
+
+        /// <summary>Runs the recurrent layers from a zero state: <c>output = rnn(input)[0]</c>.</summary>
+        /// <param name="input"><c>[B, T, I]</c>, batch first; T is <c>input.Length / (B * I)</c>.</param>
+        /// <param name="batchSize">B.</param>
+        /// <param name="output"><c>[B, T, D*Hout]</c>: the top layer's h at every step, forward then reverse direction.</param>
+        public void Forward([global::ModelGen.TensorShape("[B, T, 5]", BatchParameter = "batchSize")] global::System.ReadOnlySpan<float> input, int batchSize, [global::ModelGen.TensorShape("[B, T, 7]", BatchParameter = "batchSize")] global::System.Span<float> output) =>
+            _core.Forward(input, batchSize, output, default, default, default, default);
+
+        /// <summary>Runs the recurrent layers: <c>output, hN = rnn(input, h0)</c>.</summary>
+        /// <param name="input"><c>[B, T, I]</c>.</param>
+        /// <param name="batchSize">B.</param>
+        /// <param name="output"><c>[B, T, D*Hout]</c>.</param>
+        /// <param name="h0">Initial h <c>[L*D, B, Hout]</c>; empty for zeros.</param>
+        /// <param name="hN">Final h <c>[L*D, B, Hout]</c>; empty to skip.</param>
+        public void Forward([global::ModelGen.TensorShape("[B, T, 5]", BatchParameter = "batchSize")] global::System.ReadOnlySpan<float> input, int batchSize, [global::ModelGen.TensorShape("[B, T, 7]", BatchParameter = "batchSize")] global::System.Span<float> output, [global::ModelGen.TensorShape("[1, B, 7]", BatchParameter = "batchSize", AllowEmpty = true)] global::System.ReadOnlySpan<float> h0, [global::ModelGen.TensorShape("[1, B, 7]", BatchParameter = "batchSize", AllowEmpty = true)] global::System.Span<float> hN) =>
+            _core.Forward(input, batchSize, output, h0, default, hN, default);
+
+        void global::ModelGen.IInferenceContext.Forward(global::System.ReadOnlySpan<float> input, int batchSize, global::System.Span<float> output, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.Span<float> hN, global::System.Span<float> cN) =>
+            _core.Forward(input, batchSize, output, h0, c0, hN, cN);
+
+        /// <summary><c>head(output[:, -1])</c>: one prediction per sequence from its last step.</summary>
+        /// <param name="input"><c>[B, T, I]</c>.</param>
+        /// <param name="batchSize">B.</param>
+        /// <param name="prediction"><c>[B, O]</c>.</param>
+        /// <param name="h0">Initial h <c>[L*D, B, Hout]</c>; empty for zeros.</param>
+        public void PredictLast([global::ModelGen.TensorShape("[B, T, 5]", BatchParameter = "batchSize")] global::System.ReadOnlySpan<float> input, int batchSize, [global::ModelGen.TensorShape("[B, 1]", BatchParameter = "batchSize")] global::System.Span<float> prediction, [global::ModelGen.TensorShape("[1, B, 7]", BatchParameter = "batchSize", AllowEmpty = true)] global::System.ReadOnlySpan<float> h0 = default) =>
+            _core.PredictLast(input, batchSize, prediction, h0, default);
+
+        void global::ModelGen.IHeadInferenceContext.PredictLast(global::System.ReadOnlySpan<float> input, int batchSize, global::System.Span<float> prediction, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0) =>
+            _core.PredictLast(input, batchSize, prediction, h0, c0);
+
+        /// <summary><c>head(output)</c>: a prediction at every step.</summary>
+        /// <param name="input"><c>[B, T, I]</c>.</param>
+        /// <param name="batchSize">B.</param>
+        /// <param name="predictions"><c>[B, T, O]</c>.</param>
+        /// <param name="h0">Initial h <c>[L*D, B, Hout]</c>; empty for zeros.</param>
+        public void PredictSequence([global::ModelGen.TensorShape("[B, T, 5]", BatchParameter = "batchSize")] global::System.ReadOnlySpan<float> input, int batchSize, [global::ModelGen.TensorShape("[B, T, 1]", BatchParameter = "batchSize")] global::System.Span<float> predictions, [global::ModelGen.TensorShape("[1, B, 7]", BatchParameter = "batchSize", AllowEmpty = true)] global::System.ReadOnlySpan<float> h0 = default) =>
+            _core.PredictSequence(input, batchSize, predictions, h0, default);
+
+        void global::ModelGen.IHeadInferenceContext.PredictSequence(global::System.ReadOnlySpan<float> input, int batchSize, global::System.Span<float> predictions, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0) =>
+            _core.PredictSequence(input, batchSize, predictions, h0, c0);
+
+        /// <summary>B of the streaming state (1 until <see cref="ResetState"/> says otherwise).</summary>
+        public int StreamBatchSize => _core.StreamBatchSize;
+
+        /// <summary>Zeros the streaming state and sets its batch size.</summary>
+        public void ResetState(int batchSize = 1) => _core.ResetState(batchSize);
+
+        /// <summary>The streaming h <c>[L, B, Hout]</c>, readable and writable.</summary>
+        public global::System.Span<float> HiddenState => _core.HiddenState;
+
+        global::System.Span<float> global::ModelGen.IStreamingInferenceContext.CellState => default;
+
+        /// <summary>Advances the streaming state by one step and writes the top layer's h.</summary>
+        /// <param name="input"><c>[B, I]</c>.</param>
+        /// <param name="output"><c>[B, Hout]</c>.</param>
+        public void Step([global::ModelGen.TensorShape("[B, 5]")] global::System.ReadOnlySpan<float> input, [global::ModelGen.TensorShape("[B, 7]")] global::System.Span<float> output) => _core.Step(input, output);
+
+        /// <summary>Advances the streaming state by one step and writes <c>head(h)</c>.</summary>
+        /// <param name="input"><c>[B, I]</c>.</param>
+        /// <param name="prediction"><c>[B, O]</c>.</param>
+        public void StepPredict([global::ModelGen.TensorShape("[B, 5]")] global::System.ReadOnlySpan<float> input, [global::ModelGen.TensorShape("[B, 1]")] global::System.Span<float> prediction) => _core.StepPredict(input, prediction);
+    }
+
     /// <inheritdoc cref="global::ModelGen.IRecurrentModel.InitializeParameters"/>
     public void InitializeParameters(ulong seed) => _modelGenCore.InitializeParameters(seed);
 
     /// <inheritdoc cref="global::ModelGen.IRecurrentModel.LoadSafetensors(global::System.IO.Stream, bool)"/>
-    public void LoadSafetensors(global::System.IO.Stream stream, bool strict = true) => _modelGenCore.LoadSafetensors(stream, strict);
+    public global::ModelGen.LoadResult LoadSafetensors(global::System.IO.Stream stream, bool strict = true) => _modelGenCore.LoadSafetensors(stream, strict);
 
     /// <inheritdoc cref="global::ModelGen.IRecurrentModel.LoadSafetensors(string, bool)"/>
-    public void LoadSafetensors(string path, bool strict = true) => _modelGenCore.LoadSafetensors(path, strict);
+    public global::ModelGen.LoadResult LoadSafetensors(string path, bool strict = true) => _modelGenCore.LoadSafetensors(path, strict);
+
+    /// <inheritdoc cref="global::ModelGen.IRecurrentModel.LoadSafetensors(global::System.IO.Stream, global::ModelGen.LoadOptions)"/>
+    public global::ModelGen.LoadResult LoadSafetensors(global::System.IO.Stream stream, global::ModelGen.LoadOptions options) => _modelGenCore.LoadSafetensors(stream, options);
+
+    /// <inheritdoc cref="global::ModelGen.IRecurrentModel.LoadSafetensors(string, global::ModelGen.LoadOptions)"/>
+    public global::ModelGen.LoadResult LoadSafetensors(string path, global::ModelGen.LoadOptions options) => _modelGenCore.LoadSafetensors(path, options);
 
     /// <inheritdoc cref="global::ModelGen.IRecurrentModel.SaveSafetensors(global::System.IO.Stream)"/>
     public void SaveSafetensors(global::System.IO.Stream stream) => _modelGenCore.SaveSafetensors(stream);
