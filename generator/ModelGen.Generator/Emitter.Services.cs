@@ -90,7 +90,6 @@ internal static partial class Emitter
 
     private static void WriteInferenceContext(CodeWriter w, ModelSpec spec)
     {
-        bool lstm = spec.Cell == CellKind.Lstm;
         w.Line("/// <summary>")
          .Line("/// The inference calls of this model over <see cref=\"SharedWeights\"/>, with a workspace and a streaming state")
          .Line("/// of the context's own: the same checks, shapes and results as the model's calls with the same weights. Not")
@@ -111,104 +110,10 @@ internal static partial class Emitter
          .Line($"{Rt}ISharedWeights {Rt}IInferenceContext.Weights => Weights;")
          .Line();
 
-        string input = Shaped(In, "input", SequenceInput(spec)), output = Shaped(Out, "output", SequenceOutput(spec));
-        string h0 = Shaped(In, "h0", HState(spec), allowEmpty: true), c0 = Shaped(In, "c0", CState(spec), allowEmpty: true);
-        string hN = Shaped(Out, "hN", HState(spec), allowEmpty: true), cN = Shaped(Out, "cN", CState(spec), allowEmpty: true);
-        w.Line("/// <summary>Runs the recurrent layers from a zero state: <c>output = rnn(input)[0]</c>.</summary>")
-         .Line("/// <param name=\"input\"><c>[B, T, I]</c>, batch first; T is <c>input.Length / (B * I)</c>.</param>")
-         .Line("/// <param name=\"batchSize\">B.</param>")
-         .Line("/// <param name=\"output\"><c>[B, T, D*Hout]</c>: the top layer's h at every step, forward then reverse direction.</param>")
-         .Line($"public void Forward({input}, int batchSize, {output}) =>")
-         .Line("    _core.Forward(input, batchSize, output, default, default, default, default);")
-         .Line()
-         .Line("/// <summary>Runs the recurrent layers: <c>output, " + (lstm ? "(hN, cN) = rnn(input, (h0, c0))" : "hN = rnn(input, h0)") + "</c>.</summary>")
-         .Line("/// <param name=\"input\"><c>[B, T, I]</c>.</param>")
-         .Line("/// <param name=\"batchSize\">B.</param>")
-         .Line("/// <param name=\"output\"><c>[B, T, D*Hout]</c>.</param>")
-         .Line("/// <param name=\"h0\">Initial h <c>[L*D, B, Hout]</c>; empty for zeros.</param>");
-        if (lstm) w.Line("/// <param name=\"c0\">Initial c <c>[L*D, B, H]</c>; empty for zeros.</param>");
-        w.Line("/// <param name=\"hN\">Final h <c>[L*D, B, Hout]</c>; empty to skip.</param>");
-        if (lstm)
-        {
-            w.Line("/// <param name=\"cN\">Final c <c>[L*D, B, H]</c>; empty to skip.</param>")
-             .Line($"public void Forward({input}, int batchSize, {output}, {h0}, {c0}, {hN}, {cN}) =>")
-             .Line("    _core.Forward(input, batchSize, output, h0, c0, hN, cN);");
-        }
-        else
-        {
-            w.Line($"public void Forward({input}, int batchSize, {output}, {h0}, {hN}) =>")
-             .Line("    _core.Forward(input, batchSize, output, h0, default, hN, default);")
-             .Line()
-             .Line($"void {Rt}IInferenceContext.Forward({In} input, int batchSize, {Out} output, {In} h0, {In} c0, {Out} hN, {Out} cN) =>")
-             .Line("    _core.Forward(input, batchSize, output, h0, c0, hN, cN);");
-        }
-
-        if (spec.OutputSize > 0)
-        {
-            foreach ((string name, string result, string doc) in new[]
-            {
-                ("PredictLast", "prediction", "<c>head(output[:, -1])</c>: one prediction per sequence from its last step."),
-                ("PredictSequence", "predictions", "<c>head(output)</c>: a prediction at every step."),
-            })
-            {
-                string steps = name == "PredictLast" ? "" : "T, ";
-                string shape = "[B, " + steps + Lit(spec.OutputSize) + "]";
-                string states = h0 + " = default" + (lstm ? ", " + c0 + " = default" : "");
-                w.Line()
-                 .Line($"/// <summary>{doc}</summary>")
-                 .Line("/// <param name=\"input\"><c>[B, T, I]</c>.</param>")
-                 .Line("/// <param name=\"batchSize\">B.</param>")
-                 .Line($"/// <param name=\"{result}\"><c>[B, {steps}O]</c>.</param>")
-                 .Line("/// <param name=\"h0\">Initial h <c>[L*D, B, Hout]</c>; empty for zeros.</param>");
-                if (lstm) w.Line("/// <param name=\"c0\">Initial c <c>[L*D, B, H]</c>; empty for zeros.</param>");
-                w.Line($"public void {name}({input}, int batchSize, {Shaped(Out, result, shape)}, {states}) =>")
-                 .Line($"    _core.{name}(input, batchSize, {result}, h0, {(lstm ? "c0" : "default")});");
-                if (!lstm)
-                {
-                    w.Line()
-                     .Line($"void {Rt}IHeadInferenceContext.{name}({In} input, int batchSize, {Out} {result}, {In} h0, {In} c0) =>")
-                     .Line($"    _core.{name}(input, batchSize, {result}, h0, c0);");
-                }
-            }
-        }
-
-        if (!spec.Bidirectional)
-        {
-            w.Line()
-             .Line("/// <summary>B of the streaming state (1 until <see cref=\"ResetState\"/> says otherwise).</summary>")
-             .Line("public int StreamBatchSize => _core.StreamBatchSize;")
-             .Line()
-             .Line("/// <summary>Zeros the streaming state and sets its batch size.</summary>")
-             .Line("public void ResetState(int batchSize = 1) => _core.ResetState(batchSize);")
-             .Line()
-             .Line("/// <summary>The streaming h <c>[L, B, Hout]</c>, readable and writable.</summary>")
-             .Line($"public {Out} HiddenState => _core.HiddenState;")
-             .Line();
-            if (lstm)
-            {
-                w.Line("/// <summary>The streaming c <c>[L, B, H]</c>, readable and writable.</summary>")
-                 .Line($"public {Out} CellState => _core.CellState;");
-            }
-            else
-            {
-                w.Line($"{Out} {Rt}IStreamingInferenceContext.CellState => default;");
-            }
-            w.Line()
-             .Line("/// <summary>Advances the streaming state by one step and writes the top layer's h.</summary>")
-             .Line("/// <param name=\"input\"><c>[B, I]</c>.</param>")
-             .Line("/// <param name=\"output\"><c>[B, Hout]</c>.</param>")
-             .Line($"public void Step({Shaped(In, "input", StepInput(spec), batch: false)}, " +
-                   $"{Shaped(Out, "output", $"[B, {Lit(spec.Layout().StateSize)}]", batch: false)}) => _core.Step(input, output);");
-            if (spec.OutputSize > 0)
-            {
-                w.Line()
-                 .Line("/// <summary>Advances the streaming state by one step and writes <c>head(h)</c>.</summary>")
-                 .Line("/// <param name=\"input\"><c>[B, I]</c>.</param>")
-                 .Line("/// <param name=\"prediction\"><c>[B, O]</c>.</param>")
-                 .Line($"public void StepPredict({Shaped(In, "input", StepInput(spec), batch: false)}, " +
-                       $"{Shaped(Out, "prediction", $"[B, {Lit(spec.OutputSize)}]", batch: false)}) => _core.StepPredict(input, prediction);");
-            }
-        }
+        // The model's own inference calls, on the context's core.
+        WriteForward(w, spec, "_core", "IInferenceContext", training: false);
+        if (spec.OutputSize > 0) WritePredictions(w, spec, "_core", "IHeadInferenceContext", training: false);
+        if (!spec.Bidirectional) WriteStreaming(w, spec, "_core", "IStreamingInferenceContext");
         w.Close()
          .Line();
     }

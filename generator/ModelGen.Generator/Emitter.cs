@@ -15,6 +15,9 @@ internal static partial class Emitter
     private const string In = "global::System.ReadOnlySpan<float>";
     private const string Out = "global::System.Span<float>";
 
+    /// <summary>The generated model's field holding its runtime core.</summary>
+    private const string ModelCore = "_modelGenCore";
+
     /// <summary>The start of the second line of every generated file, by which analyzers recognise ModelGen's output.</summary>
     public const string GeneratedMarker = "// ModelGen generated this file";
 
@@ -195,24 +198,30 @@ internal static partial class Emitter
         w.Line();
     }
 
-    private static void WriteForward(CodeWriter w, ModelSpec spec)
+    /// <summary>
+    /// The forward calls on <paramref name="core"/>, explicit implementations of <paramref name="api"/> where the
+    /// cell has no c; with <paramref name="training"/>, their training twins too.
+    /// </summary>
+    private static void WriteForward(CodeWriter w, ModelSpec spec, string core = ModelCore, string api = "IRecurrentModel",
+        bool training = true)
     {
         bool lstm = spec.Cell == CellKind.Lstm;
         string input = Shaped(In, "input", SequenceInput(spec)), output = Shaped(Out, "output", SequenceOutput(spec));
         string h0 = Shaped(In, "h0", HState(spec), allowEmpty: true), c0 = Shaped(In, "c0", CState(spec), allowEmpty: true);
         string hN = Shaped(Out, "hN", HState(spec), allowEmpty: true), cN = Shaped(Out, "cN", CState(spec), allowEmpty: true);
-        foreach ((string name, string purpose) in new[]
+        var calls = new List<(string Name, string Purpose)> { ("Forward", "Runs the recurrent layers") };
+        if (training)
         {
-            ("Forward", "Runs the recurrent layers"),
-            ("TrainForward", "Runs the recurrent layers and records what <see cref=\"Backward\"/> needs (which then takes dL/d(output) <c>[B, T, D*Hout]</c>)"),
-        })
+            calls.Add(("TrainForward", "Runs the recurrent layers and records what <see cref=\"Backward\"/> needs (which then takes dL/d(output) <c>[B, T, D*Hout]</c>)"));
+        }
+        foreach ((string name, string purpose) in calls)
         {
             w.Line($"/// <summary>{purpose}, from a zero state: <c>output = rnn(input)[0]</c>.</summary>")
              .Line("/// <param name=\"input\"><c>[B, T, I]</c>, batch first; T is <c>input.Length / (B * I)</c>.</param>")
              .Line("/// <param name=\"batchSize\">B.</param>")
              .Line("/// <param name=\"output\"><c>[B, T, D*Hout]</c>: the top layer's h at every step, forward then reverse direction.</param>")
              .Line($"public void {name}({input}, int batchSize, {output}) =>")
-             .Line($"    _modelGenCore.{name}(input, batchSize, output, default, default, default, default);")
+             .Line($"    {core}.{name}(input, batchSize, output, default, default, default, default);")
              .Line()
              .Line($"/// <summary>{purpose}: <c>output, " + (lstm ? "(hN, cN) = rnn(input, (h0, c0))" : "hN = rnn(input, h0)") + "</c>.</summary>")
              .Line("/// <param name=\"input\"><c>[B, T, I]</c>.</param>")
@@ -225,37 +234,43 @@ internal static partial class Emitter
             {
                 w.Line("/// <param name=\"cN\">Final c <c>[L*D, B, H]</c>; empty to skip.</param>")
                  .Line($"public void {name}({input}, int batchSize, {output}, {h0}, {c0}, {hN}, {cN}) =>")
-                 .Line($"    _modelGenCore.{name}(input, batchSize, output, h0, c0, hN, cN);");
+                 .Line($"    {core}.{name}(input, batchSize, output, h0, c0, hN, cN);");
             }
             else
             {
                 w.Line($"public void {name}({input}, int batchSize, {output}, {h0}, {hN}) =>")
-                 .Line($"    _modelGenCore.{name}(input, batchSize, output, h0, default, hN, default);")
+                 .Line($"    {core}.{name}(input, batchSize, output, h0, default, hN, default);")
                  .Line()
-                 .Line($"void {Rt}IRecurrentModel.{name}({In} input, int batchSize, {Out} output, {In} h0, {In} c0, {Out} hN, {Out} cN) =>")
-                 .Line($"    _modelGenCore.{name}(input, batchSize, output, h0, c0, hN, cN);");
+                 .Line($"void {Rt}{api}.{name}({In} input, int batchSize, {Out} output, {In} h0, {In} c0, {Out} hN, {Out} cN) =>")
+                 .Line($"    {core}.{name}(input, batchSize, output, h0, c0, hN, cN);");
             }
             w.Line();
         }
     }
 
-    private static void WritePredictions(CodeWriter w, ModelSpec spec)
+    /// <summary>The head's calls on <paramref name="core"/>, as <see cref="WriteForward"/> writes the forward ones.</summary>
+    private static void WritePredictions(CodeWriter w, ModelSpec spec, string core = ModelCore, string api = "IHeadModel",
+        bool training = true)
     {
         bool lstm = spec.Cell == CellKind.Lstm;
         const string Records = " Records what <see cref=\"Backward\"/> needs, which then takes dL/d";
-        foreach ((string name, string result, string shape, string doc) in new[]
+        var calls = new List<(string Name, string Result, string Shape, string Doc)>
         {
             ("PredictLast", "prediction", "[B, O]", "<c>head(output[:, -1])</c>: one prediction per sequence from its last step (forecasting, classification)."),
             ("PredictSequence", "predictions", "[B, T, O]", "<c>head(output)</c>: a prediction at every step (language modelling, tagging)."),
-            ("TrainPredictLast", "prediction", "[B, O]", "<c>head(output[:, -1])</c>." + Records + "(prediction) <c>[B, O]</c>."),
-            ("TrainPredictSequence", "predictions", "[B, T, O]", "<c>head(output)</c>." + Records + "(predictions) <c>[B, T, O]</c>."),
-        })
+        };
+        if (training)
         {
-            bool training = name.StartsWith("Train", System.StringComparison.Ordinal);
+            calls.Add(("TrainPredictLast", "prediction", "[B, O]", "<c>head(output[:, -1])</c>." + Records + "(prediction) <c>[B, O]</c>."));
+            calls.Add(("TrainPredictSequence", "predictions", "[B, T, O]", "<c>head(output)</c>." + Records + "(predictions) <c>[B, T, O]</c>."));
+        }
+        foreach ((string name, string result, string shape, string doc) in calls)
+        {
+            bool records = name.StartsWith("Train", System.StringComparison.Ordinal);
             var parameters = new List<string> { Shaped(In, "h0", HState(spec), allowEmpty: true) + " = default" };
             var arguments = new List<string> { "h0", lstm ? "c0" : "default" };
             if (lstm) parameters.Add(Shaped(In, "c0", CState(spec), allowEmpty: true) + " = default");
-            if (training)
+            if (records)
             {
                 parameters.Add(Shaped(Out, "hN", HState(spec), allowEmpty: true) + " = default");
                 arguments.AddRange(["hN", lstm ? "cN" : "default"]);
@@ -268,20 +283,20 @@ internal static partial class Emitter
              .Line($"/// <param name=\"{result}\"><c>{shape}</c>.</param>")
              .Line("/// <param name=\"h0\">Initial h <c>[L*D, B, Hout]</c>; empty for zeros.</param>");
             if (lstm) w.Line("/// <param name=\"c0\">Initial c <c>[L*D, B, H]</c>; empty for zeros.</param>");
-            if (training)
+            if (records)
             {
                 w.Line("/// <param name=\"hN\">Final h <c>[L*D, B, Hout]</c>; empty to skip.</param>");
                 if (lstm) w.Line("/// <param name=\"cN\">Final c <c>[L*D, B, H]</c>; empty to skip.</param>");
             }
             w.Line($"public void {name}({Shaped(In, "input", SequenceInput(spec))}, int batchSize, {Shaped(Out, result, resultShape)}, {string.Join(", ", parameters)}) =>")
-             .Line($"    _modelGenCore.{name}(input, batchSize, {result}, {string.Join(", ", arguments)});");
+             .Line($"    {core}.{name}(input, batchSize, {result}, {string.Join(", ", arguments)});");
             if (!lstm)
             {
-                string finals = training ? $", {Out} hN, {Out} cN" : "";
-                string finalArguments = training ? ", hN, cN" : "";
+                string finals = records ? $", {Out} hN, {Out} cN" : "";
+                string finalArguments = records ? ", hN, cN" : "";
                 w.Line()
-                 .Line($"void {Rt}IHeadModel.{name}({In} input, int batchSize, {Out} {result}, {In} h0, {In} c0{finals}) =>")
-                 .Line($"    _modelGenCore.{name}(input, batchSize, {result}, h0, c0{finalArguments});");
+                 .Line($"void {Rt}{api}.{name}({In} input, int batchSize, {Out} {result}, {In} h0, {In} c0{finals}) =>")
+                 .Line($"    {core}.{name}(input, batchSize, {result}, h0, c0{finalArguments});");
             }
             w.Line();
         }
@@ -326,32 +341,33 @@ internal static partial class Emitter
         w.Line();
     }
 
-    private static void WriteStreaming(CodeWriter w, ModelSpec spec)
+    /// <summary>The streaming calls on <paramref name="core"/>; <paramref name="api"/> takes GRU's and RNN's empty CellState.</summary>
+    private static void WriteStreaming(CodeWriter w, ModelSpec spec, string core = ModelCore, string api = "IStreamingModel")
     {
         w.Line("/// <summary>B of the streaming state (1 until <see cref=\"ResetState\"/> says otherwise).</summary>")
-         .Line("public int StreamBatchSize => _modelGenCore.StreamBatchSize;")
+         .Line($"public int StreamBatchSize => {core}.StreamBatchSize;")
          .Line()
          .Line("/// <summary>Zeros the streaming state and sets its batch size.</summary>")
-         .Line("public void ResetState(int batchSize = 1) => _modelGenCore.ResetState(batchSize);")
+         .Line($"public void ResetState(int batchSize = 1) => {core}.ResetState(batchSize);")
          .Line()
          .Line("/// <summary>The streaming h <c>[L, B, Hout]</c>, readable and writable.</summary>")
-         .Line($"public {Out} HiddenState => _modelGenCore.HiddenState;")
+         .Line($"public {Out} HiddenState => {core}.HiddenState;")
          .Line();
         if (spec.Cell == CellKind.Lstm)
         {
             w.Line("/// <summary>The streaming c <c>[L, B, H]</c>, readable and writable.</summary>")
-             .Line($"public {Out} CellState => _modelGenCore.CellState;");
+             .Line($"public {Out} CellState => {core}.CellState;");
         }
         else
         {
-            w.Line($"{Out} {Rt}IStreamingModel.CellState => default;");
+            w.Line($"{Out} {Rt}{api}.CellState => default;");
         }
         w.Line()
          .Line("/// <summary>Advances the streaming state by one step and writes the top layer's h.</summary>")
          .Line("/// <param name=\"input\"><c>[B, I]</c>.</param>")
          .Line("/// <param name=\"output\"><c>[B, Hout]</c>.</param>")
          .Line($"public void Step({Shaped(In, "input", StepInput(spec), batch: false)}, " +
-               $"{Shaped(Out, "output", $"[B, {Lit(spec.Layout().StateSize)}]", batch: false)}) => _modelGenCore.Step(input, output);")
+               $"{Shaped(Out, "output", $"[B, {Lit(spec.Layout().StateSize)}]", batch: false)}) => {core}.Step(input, output);")
          .Line();
         if (spec.OutputSize > 0)
         {
@@ -359,7 +375,7 @@ internal static partial class Emitter
              .Line("/// <param name=\"input\"><c>[B, I]</c>.</param>")
              .Line("/// <param name=\"prediction\"><c>[B, O]</c>.</param>")
              .Line($"public void StepPredict({Shaped(In, "input", StepInput(spec), batch: false)}, " +
-                   $"{Shaped(Out, "prediction", $"[B, {Lit(spec.OutputSize)}]", batch: false)}) => _modelGenCore.StepPredict(input, prediction);")
+                   $"{Shaped(Out, "prediction", $"[B, {Lit(spec.OutputSize)}]", batch: false)}) => {core}.StepPredict(input, prediction);")
              .Line();
         }
     }

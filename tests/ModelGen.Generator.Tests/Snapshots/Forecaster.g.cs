@@ -315,7 +315,7 @@ namespace Demo.Forecasting
 
             global::ModelGen.ISharedWeights global::ModelGen.IInferenceContext.Weights => Weights;
 
-            /// <summary>Runs the recurrent layers from a zero state: <c>output = rnn(input)[0]</c>.</summary>
+            /// <summary>Runs the recurrent layers, from a zero state: <c>output = rnn(input)[0]</c>.</summary>
             /// <param name="input"><c>[B, T, I]</c>, batch first; T is <c>input.Length / (B * I)</c>.</param>
             /// <param name="batchSize">B.</param>
             /// <param name="output"><c>[B, T, D*Hout]</c>: the top layer's h at every step, forward then reverse direction.</param>
@@ -333,7 +333,7 @@ namespace Demo.Forecasting
             public void Forward([global::ModelGen.TensorShape("[B, T, 8]", BatchParameter = "batchSize")] global::System.ReadOnlySpan<float> input, int batchSize, [global::ModelGen.TensorShape("[B, T, 32]", BatchParameter = "batchSize")] global::System.Span<float> output, [global::ModelGen.TensorShape("[2, B, 32]", BatchParameter = "batchSize", AllowEmpty = true)] global::System.ReadOnlySpan<float> h0, [global::ModelGen.TensorShape("[2, B, 32]", BatchParameter = "batchSize", AllowEmpty = true)] global::System.ReadOnlySpan<float> c0, [global::ModelGen.TensorShape("[2, B, 32]", BatchParameter = "batchSize", AllowEmpty = true)] global::System.Span<float> hN, [global::ModelGen.TensorShape("[2, B, 32]", BatchParameter = "batchSize", AllowEmpty = true)] global::System.Span<float> cN) =>
                 _core.Forward(input, batchSize, output, h0, c0, hN, cN);
 
-            /// <summary><c>head(output[:, -1])</c>: one prediction per sequence from its last step.</summary>
+            /// <summary><c>head(output[:, -1])</c>: one prediction per sequence from its last step (forecasting, classification).</summary>
             /// <param name="input"><c>[B, T, I]</c>.</param>
             /// <param name="batchSize">B.</param>
             /// <param name="prediction"><c>[B, O]</c>.</param>
@@ -342,7 +342,7 @@ namespace Demo.Forecasting
             public void PredictLast([global::ModelGen.TensorShape("[B, T, 8]", BatchParameter = "batchSize")] global::System.ReadOnlySpan<float> input, int batchSize, [global::ModelGen.TensorShape("[B, 4]", BatchParameter = "batchSize")] global::System.Span<float> prediction, [global::ModelGen.TensorShape("[2, B, 32]", BatchParameter = "batchSize", AllowEmpty = true)] global::System.ReadOnlySpan<float> h0 = default, [global::ModelGen.TensorShape("[2, B, 32]", BatchParameter = "batchSize", AllowEmpty = true)] global::System.ReadOnlySpan<float> c0 = default) =>
                 _core.PredictLast(input, batchSize, prediction, h0, c0);
 
-            /// <summary><c>head(output)</c>: a prediction at every step.</summary>
+            /// <summary><c>head(output)</c>: a prediction at every step (language modelling, tagging).</summary>
             /// <param name="input"><c>[B, T, I]</c>.</param>
             /// <param name="batchSize">B.</param>
             /// <param name="predictions"><c>[B, T, O]</c>.</param>
@@ -372,6 +372,7 @@ namespace Demo.Forecasting
             /// <param name="input"><c>[B, I]</c>.</param>
             /// <param name="prediction"><c>[B, O]</c>.</param>
             public void StepPredict([global::ModelGen.TensorShape("[B, 8]")] global::System.ReadOnlySpan<float> input, [global::ModelGen.TensorShape("[B, 4]")] global::System.Span<float> prediction) => _core.StepPredict(input, prediction);
+
         }
 
         /// <inheritdoc cref="global::ModelGen.IRecurrentModel.InitializeParameters"/>

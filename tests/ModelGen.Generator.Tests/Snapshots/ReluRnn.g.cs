@@ -297,7 +297,7 @@ partial class ReluRnn : global::ModelGen.IStreamingHeadModel
 
         global::ModelGen.ISharedWeights global::ModelGen.IInferenceContext.Weights => Weights;
 
-        /// <summary>Runs the recurrent layers from a zero state: <c>output = rnn(input)[0]</c>.</summary>
+        /// <summary>Runs the recurrent layers, from a zero state: <c>output = rnn(input)[0]</c>.</summary>
         /// <param name="input"><c>[B, T, I]</c>, batch first; T is <c>input.Length / (B * I)</c>.</param>
         /// <param name="batchSize">B.</param>
         /// <param name="output"><c>[B, T, D*Hout]</c>: the top layer's h at every step, forward then reverse direction.</param>
@@ -316,7 +316,7 @@ partial class ReluRnn : global::ModelGen.IStreamingHeadModel
         void global::ModelGen.IInferenceContext.Forward(global::System.ReadOnlySpan<float> input, int batchSize, global::System.Span<float> output, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.Span<float> hN, global::System.Span<float> cN) =>
             _core.Forward(input, batchSize, output, h0, c0, hN, cN);
 
-        /// <summary><c>head(output[:, -1])</c>: one prediction per sequence from its last step.</summary>
+        /// <summary><c>head(output[:, -1])</c>: one prediction per sequence from its last step (forecasting, classification).</summary>
         /// <param name="input"><c>[B, T, I]</c>.</param>
         /// <param name="batchSize">B.</param>
         /// <param name="prediction"><c>[B, O]</c>.</param>
@@ -327,7 +327,7 @@ partial class ReluRnn : global::ModelGen.IStreamingHeadModel
         void global::ModelGen.IHeadInferenceContext.PredictLast(global::System.ReadOnlySpan<float> input, int batchSize, global::System.Span<float> prediction, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0) =>
             _core.PredictLast(input, batchSize, prediction, h0, c0);
 
-        /// <summary><c>head(output)</c>: a prediction at every step.</summary>
+        /// <summary><c>head(output)</c>: a prediction at every step (language modelling, tagging).</summary>
         /// <param name="input"><c>[B, T, I]</c>.</param>
         /// <param name="batchSize">B.</param>
         /// <param name="predictions"><c>[B, T, O]</c>.</param>
@@ -358,6 +358,7 @@ partial class ReluRnn : global::ModelGen.IStreamingHeadModel
         /// <param name="input"><c>[B, I]</c>.</param>
         /// <param name="prediction"><c>[B, O]</c>.</param>
         public void StepPredict([global::ModelGen.TensorShape("[B, 5]")] global::System.ReadOnlySpan<float> input, [global::ModelGen.TensorShape("[B, 1]")] global::System.Span<float> prediction) => _core.StepPredict(input, prediction);
+
     }
 
     /// <inheritdoc cref="global::ModelGen.IRecurrentModel.InitializeParameters"/>

@@ -284,7 +284,7 @@ namespace Demo.Text
 
             global::ModelGen.ISharedWeights global::ModelGen.IInferenceContext.Weights => Weights;
 
-            /// <summary>Runs the recurrent layers from a zero state: <c>output = rnn(input)[0]</c>.</summary>
+            /// <summary>Runs the recurrent layers, from a zero state: <c>output = rnn(input)[0]</c>.</summary>
             /// <param name="input"><c>[B, T, I]</c>, batch first; T is <c>input.Length / (B * I)</c>.</param>
             /// <param name="batchSize">B.</param>
             /// <param name="output"><c>[B, T, D*Hout]</c>: the top layer's h at every step, forward then reverse direction.</param>
@@ -301,6 +301,7 @@ namespace Demo.Text
             /// <param name="cN">Final c <c>[L*D, B, H]</c>; empty to skip.</param>
             public void Forward([global::ModelGen.TensorShape("[B, T, 16]", BatchParameter = "batchSize")] global::System.ReadOnlySpan<float> input, int batchSize, [global::ModelGen.TensorShape("[B, T, 16]", BatchParameter = "batchSize")] global::System.Span<float> output, [global::ModelGen.TensorShape("[4, B, 8]", BatchParameter = "batchSize", AllowEmpty = true)] global::System.ReadOnlySpan<float> h0, [global::ModelGen.TensorShape("[4, B, 24]", BatchParameter = "batchSize", AllowEmpty = true)] global::System.ReadOnlySpan<float> c0, [global::ModelGen.TensorShape("[4, B, 8]", BatchParameter = "batchSize", AllowEmpty = true)] global::System.Span<float> hN, [global::ModelGen.TensorShape("[4, B, 24]", BatchParameter = "batchSize", AllowEmpty = true)] global::System.Span<float> cN) =>
                 _core.Forward(input, batchSize, output, h0, c0, hN, cN);
+
         }
 
         /// <inheritdoc cref="global::ModelGen.IRecurrentModel.InitializeParameters"/>
