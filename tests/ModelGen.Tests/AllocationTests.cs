@@ -1,3 +1,5 @@
+using static ModelGen.Tests.AllocationMeasurement;
+
 namespace ModelGen.Tests;
 
 /// <summary>
@@ -9,48 +11,21 @@ public class AllocationTests
     private const int Batch = 4;
     private const int Steps = 6;
 
-    /// <summary>Bytes allocated on this thread by one call of <paramref name="call"/> after two warm-up calls.</summary>
-    private static long WarmAllocations(Action call)
-    {
-        call();
-        call();
-        return AllocatedBy(call);
-    }
-
-    private static long AllocatedBy(Action call)
-    {
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        call();
-        return GC.GetAllocatedBytesForCurrentThread() - before;
-    }
-
     /// <summary>The calls of every method, each with buffers allocated up front.</summary>
     private static IEnumerable<(string Name, Action Call)> Calls(IStreamingHeadModel model)
     {
         model.InitializeParameters(1);
-        int layers = model.NumLayers, hout = model.StateSize, outputs = model.OutputSize;
-        bool lstm = model.Cell == CellKind.Lstm;
-        float[] input = TestHelpers.RandomInput(model, Batch, Steps, seed: 1);
-        var output = new float[Batch * Steps * hout];
-        float[] h0 = TestHelpers.RandomValues(layers * Batch * hout, seed: 2);
-        float[] c0 = lstm ? TestHelpers.RandomValues(layers * Batch * model.HiddenSize, seed: 3) : [];
-        var hN = new float[h0.Length];
-        var cN = new float[c0.Length];
-        var last = new float[Batch * outputs];
-        var sequence = new float[Batch * Steps * outputs];
-        float[] stepInput = TestHelpers.RandomInput(model, Batch, 1, seed: 4);
-        var stepOutput = new float[Batch * hout];
-        var stepPrediction = new float[Batch * outputs];
+        var b = new InferenceBuffers(model, Batch, Steps);
 
-        yield return ("Forward", () => model.Forward(input, Batch, output, default, default, default, default));
-        yield return ("Forward with h0/c0/hN/cN", () => model.Forward(input, Batch, output, h0, c0, hN, cN));
-        yield return ("PredictLast", () => model.PredictLast(input, Batch, last));
-        yield return ("PredictLast with h0/c0", () => model.PredictLast(input, Batch, last, h0, c0));
-        yield return ("PredictSequence", () => model.PredictSequence(input, Batch, sequence));
-        yield return ("PredictSequence with h0/c0", () => model.PredictSequence(input, Batch, sequence, h0, c0));
+        yield return ("Forward", () => model.Forward(b.Input, Batch, b.Output, default, default, default, default));
+        yield return ("Forward with h0/c0/hN/cN", () => model.Forward(b.Input, Batch, b.Output, b.H0, b.C0, b.HN, b.CN));
+        yield return ("PredictLast", () => model.PredictLast(b.Input, Batch, b.Last));
+        yield return ("PredictLast with h0/c0", () => model.PredictLast(b.Input, Batch, b.Last, b.H0, b.C0));
+        yield return ("PredictSequence", () => model.PredictSequence(b.Input, Batch, b.Sequence));
+        yield return ("PredictSequence with h0/c0", () => model.PredictSequence(b.Input, Batch, b.Sequence, b.H0, b.C0));
         yield return ("ResetState (same batch)", () => model.ResetState(Batch));
-        yield return ("Step", () => model.Step(stepInput, stepOutput));
-        yield return ("StepPredict", () => model.StepPredict(stepInput, stepPrediction));
+        yield return ("Step", () => model.Step(b.StepInput, b.StepOutput));
+        yield return ("StepPredict", () => model.StepPredict(b.StepInput, b.StepPrediction));
     }
 
     [Theory]

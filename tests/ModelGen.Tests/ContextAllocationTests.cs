@@ -1,4 +1,5 @@
 using Xunit.Abstractions;
+using static ModelGen.Tests.AllocationMeasurement;
 
 namespace ModelGen.Tests;
 
@@ -11,46 +12,20 @@ public class ContextAllocationTests(ITestOutputHelper output)
     private const int Batch = 4;
     private const int Steps = 6;
 
-    private static long WarmAllocations(Action call)
-    {
-        call();
-        call();
-        return AllocatedBy(call);
-    }
-
-    private static long AllocatedBy(Action call)
-    {
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        call();
-        return GC.GetAllocatedBytesForCurrentThread() - before;
-    }
-
     /// <summary>Every call of a streaming context with a head, through its interface, with buffers allocated up front.</summary>
     private static IEnumerable<(string Name, Action Call)> Calls(IRecurrentModel model, IStreamingHeadInferenceContext context)
     {
-        int layers = model.NumLayers, hout = model.StateSize, outputs = model.OutputSize;
-        bool lstm = model.Cell == CellKind.Lstm;
-        float[] input = TestHelpers.RandomInput(model, Batch, Steps, seed: 1);
-        var sequenceOutput = new float[Batch * Steps * hout];
-        float[] h0 = TestHelpers.RandomValues(layers * Batch * hout, seed: 2);
-        float[] c0 = lstm ? TestHelpers.RandomValues(layers * Batch * model.HiddenSize, seed: 3) : [];
-        var hN = new float[h0.Length];
-        var cN = new float[c0.Length];
-        var last = new float[Batch * outputs];
-        var sequence = new float[Batch * Steps * outputs];
-        float[] stepInput = TestHelpers.RandomInput(model, Batch, 1, seed: 4);
-        var stepOutput = new float[Batch * hout];
-        var stepPrediction = new float[Batch * outputs];
+        var b = new InferenceBuffers(model, Batch, Steps);
 
-        yield return ("Forward", () => context.Forward(input, Batch, sequenceOutput, default, default, default, default));
-        yield return ("Forward with h0/c0/hN/cN", () => context.Forward(input, Batch, sequenceOutput, h0, c0, hN, cN));
-        yield return ("PredictLast", () => context.PredictLast(input, Batch, last));
-        yield return ("PredictLast with h0/c0", () => context.PredictLast(input, Batch, last, h0, c0));
-        yield return ("PredictSequence", () => context.PredictSequence(input, Batch, sequence));
-        yield return ("PredictSequence with h0/c0", () => context.PredictSequence(input, Batch, sequence, h0, c0));
+        yield return ("Forward", () => context.Forward(b.Input, Batch, b.Output, default, default, default, default));
+        yield return ("Forward with h0/c0/hN/cN", () => context.Forward(b.Input, Batch, b.Output, b.H0, b.C0, b.HN, b.CN));
+        yield return ("PredictLast", () => context.PredictLast(b.Input, Batch, b.Last));
+        yield return ("PredictLast with h0/c0", () => context.PredictLast(b.Input, Batch, b.Last, b.H0, b.C0));
+        yield return ("PredictSequence", () => context.PredictSequence(b.Input, Batch, b.Sequence));
+        yield return ("PredictSequence with h0/c0", () => context.PredictSequence(b.Input, Batch, b.Sequence, b.H0, b.C0));
         yield return ("ResetState (same batch)", () => context.ResetState(Batch));
-        yield return ("Step", () => context.Step(stepInput, stepOutput));
-        yield return ("StepPredict", () => context.StepPredict(stepInput, stepPrediction));
+        yield return ("Step", () => context.Step(b.StepInput, b.StepOutput));
+        yield return ("StepPredict", () => context.StepPredict(b.StepInput, b.StepPrediction));
     }
 
     [Theory]
