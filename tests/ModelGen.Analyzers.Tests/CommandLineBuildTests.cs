@@ -71,7 +71,7 @@ public class CommandLineBuildTests
             analyzers.OrderBy(d => d.Location.SourceSpan.Start).Select(d => At(d, source)));
         Assert.All(analyzers, d => Assert.Equal(DiagnosticSeverity.Error, d.Severity));
         Assert.Equal("ProjSize is not an option of [GruModel]: only an LSTM has a projection (use [LstmModel] or remove it)",
-            analyzers.First(d => d.Id == "MG0004").GetMessage(System.Globalization.CultureInfo.InvariantCulture));
+            analyzers.OrderBy(d => d.Location.SourceSpan.Start).First(d => d.Id == "MG0004").GetMessage(System.Globalization.CultureInfo.InvariantCulture));
     }
 
     /// <summary>
