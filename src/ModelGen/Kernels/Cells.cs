@@ -5,20 +5,23 @@ using System.Runtime.InteropServices;
 namespace ModelGen.Kernels;
 
 /// <summary>Whether a forward pass records what backward needs: a constant after specialisation.</summary>
-internal interface ICacheMode
+public interface ICacheMode
 {
+    /// <summary>Whether records are written.</summary>
     static abstract bool Enabled { get; }
 }
 
 /// <summary>Inference: nothing is recorded.</summary>
-internal readonly struct NoCache : ICacheMode
+public readonly struct NoCache : ICacheMode
 {
+    /// <inheritdoc/>
     public static bool Enabled => false;
 }
 
-/// <summary>Training: every step's gate activations and cell values are recorded for backward.</summary>
-internal readonly struct RecordCache : ICacheMode
+/// <summary>Training: every module records what its backward reads (a recurrent cell: its gate activations and cell values).</summary>
+public readonly struct RecordCache : ICacheMode
 {
+    /// <inheritdoc/>
     public static bool Enabled => true;
 }
 
