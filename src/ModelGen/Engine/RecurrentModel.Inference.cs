@@ -16,7 +16,6 @@ public sealed partial class RecurrentModel<TSpec>
         ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, Span<float> hN, Span<float> cN)
     {
         int steps = CheckCall(ForwardResult.Output, InferenceRowWidth, input, batchSize, output, h0, c0, hN, cN);
-        workspace.Ensure(batchSize, steps);
         Run(workspace, input, batchSize, steps, h0, c0, hN, cN, output);
     }
 
@@ -25,7 +24,6 @@ public sealed partial class RecurrentModel<TSpec>
         ReadOnlySpan<float> h0, ReadOnlySpan<float> c0)
     {
         int steps = CheckCall(ForwardResult.LastPrediction, InferenceRowWidth, input, batchSize, prediction, h0, c0, default, default);
-        workspace.Ensure(batchSize, steps);
         Predict(workspace, ForwardResult.LastPrediction, RunToWorkspace(workspace, input, batchSize, steps, h0, c0), batchSize, steps, prediction);
     }
 
@@ -34,7 +32,6 @@ public sealed partial class RecurrentModel<TSpec>
         ReadOnlySpan<float> h0, ReadOnlySpan<float> c0)
     {
         int steps = CheckCall(ForwardResult.SequencePrediction, InferenceRowWidth, input, batchSize, predictions, h0, c0, default, default);
-        workspace.Ensure(batchSize, steps);
         Predict(workspace, ForwardResult.SequencePrediction, RunToWorkspace(workspace, input, batchSize, steps, h0, c0), batchSize, steps, predictions);
     }
 
@@ -56,7 +53,6 @@ public sealed partial class RecurrentModel<TSpec>
         CheckLength(nameof(input), input.Length, batch, 1, InputSize, "[B, I]");
         CheckLength(nameof(output), output.Length, batch, 1, StateSize, "[B, Hout]");
         CheckAliasing(input, h, c, output, nameof(output), h, c);
-        workspace.Ensure(batch, 1);
         Run(workspace, input, batch, 1, h, c, h, c, output);
     }
 
@@ -70,7 +66,6 @@ public sealed partial class RecurrentModel<TSpec>
         CheckLength(nameof(input), input.Length, batch, 1, InputSize, "[B, I]");
         CheckLength(nameof(prediction), prediction.Length, batch, 1, OutputSize, "[B, O]");
         CheckAliasing(input, h, c, prediction, nameof(prediction), h, c);
-        workspace.Ensure(batch, 1);
         Predict(workspace, ForwardResult.SequencePrediction, RunToWorkspace(workspace, input, batch, 1, h, c, h, c), batch, 1, prediction);
     }
 

@@ -14,29 +14,18 @@ internal enum ForwardResult
 public sealed partial class RecurrentModel<TSpec>
 {
     private float[]? _gradients;
-    // The training record: written by a training forward, read by Backward.
+    // The training record: written by a training forward, read by Backward. What it returned and its sizes, and
+    // one arena (TrainingSlices): RecurrentKernel's training arena, which holds every layer's output, the cells'
+    // records and the dropout masks, then the copies of the forward's input, h0 and c0 that Backward reads (the
+    // caller may reuse its buffers in between), then dL/d(top layer's output) for the head's backward. Separate
+    // from the inference workspace, so that inference calls between a training forward and Backward are harmless.
     private ForwardResult _trained;
-    private float _recordDropout;
     private int _trainedBatch;
     private int _trainedSteps;
-    private float[] _recordInput = [];
-    private float[] _recordH0 = [];
-    private float[] _recordC0 = [];
-    private float[] _recordOutputs = [];
-    private float[] _recordGates = [];
-    private float[] _recordCells = [];
-    // Backward's workspace.
-    private float[] _dSequenceA = [];
-    private float[] _dSequenceB = [];
-    private float[] _dH = [];
-    private float[] _dC = [];
-    private float[] _backwardScratch = [];
-    // Dropout between layers (training forwards only): a mask per layer below the top, and its output with the
-    // mask applied, which is what the layer above read.
+    private float[] _training = [];
+    // Dropout between layers (training forwards only), drawn by the kernel from this generator.
     private float _dropout;
     private SplitMix64 _dropoutRandom = new(0);
-    private float[] _recordMasks = [];
-    private float[] _recordDropped = [];
 
     /// <summary>
     /// PyTorch's <c>dropout</c>: in training forwards, each output of every layer but the last is zeroed with
@@ -112,7 +101,7 @@ public sealed partial class RecurrentModel<TSpec>
     /// <param name="c0Gradient">dL/dc0 <c>[L*D, B, H]</c> (LSTM), overwritten; empty to skip.</param>
     public void Backward(ReadOnlySpan<float> upstream, Span<float> inputGradient, Span<float> h0Gradient, Span<float> c0Gradient)
     {
-        int batch = _trainedBatch, steps = _trainedSteps, rows = batch * steps, sequence = rows * OutputFeatures;
+        int batch = _trainedBatch, steps = _trainedSteps, rows = batch * steps;
         if (_trained == ForwardResult.None)
         {
             throw new InvalidOperationException("Backward needs a training forward first (TrainForward, TrainPredictLast or TrainPredictSequence).");
@@ -131,69 +120,28 @@ public sealed partial class RecurrentModel<TSpec>
         ArgumentChecks.NoOverlap(c0Gradient, nameof(c0Gradient), inputGradient, nameof(inputGradient));
         ArgumentChecks.NoOverlap(c0Gradient, nameof(c0Gradient), h0Gradient, nameof(h0Gradient));
 
-        Span<float> dTop = DSequence(NumLayers - 1).AsSpan(0, sequence);
-        ReadOnlySpan<float> top = _recordOutputs.AsSpan((NumLayers - 1) * sequence, sequence);
+        Span<float> arena = TrainingSlices(batch, steps, out Span<float> recordInput, out Span<float> recordH0, out Span<float> recordC0,
+            out Span<float> dTop);
+        ReadOnlySpan<float> top = RecurrentKernel<TSpec>.RecordedOutput(arena, batch, steps);
+        ReadOnlySpan<float> dOutput;
         switch (_trained)
         {
             case ForwardResult.Output:
-                upstream.CopyTo(dTop);
+                dOutput = upstream;
                 break;
             case ForwardResult.LastPrediction:
                 dTop.Clear();
                 HeadBackward(top[((steps - 1) * OutputFeatures)..], steps * OutputFeatures, batch, upstream, dTop[((steps - 1) * OutputFeatures)..]);
+                dOutput = dTop;
                 break;
             default:
                 dTop.Clear();
                 HeadBackward(top, OutputFeatures, rows, upstream, dTop);
+                dOutput = dTop;
                 break;
         }
-
-        int hSlice = batch * StateSize, cSlice = batch * HiddenSize;
-        if (!inputGradient.IsEmpty) inputGradient.Clear();
-        for (int layer = NumLayers - 1; layer >= 0; layer--)
-        {
-            Span<float> dSource = layer > 0 ? DSequence(layer - 1).AsSpan(0, sequence) : inputGradient;
-            if (layer > 0) dSource.Clear();
-            ReadOnlySpan<float> source = layer == 0 ? _recordInput.AsSpan(0, rows * InputSize)
-                : _recordDropout > 0 ? _recordDropped.AsSpan((layer - 1) * sequence, sequence)
-                : _recordOutputs.AsSpan((layer - 1) * sequence, sequence);
-            for (int direction = 0; direction < NumDirections; direction++)
-            {
-                int index = layer * NumDirections + direction;
-                int gateRecord = rows * GateCount * LayerShape<TSpec>.CStride, cellRecord = rows * LayerShape<TSpec>.CStride;
-                var pass = new BackwardPass
-                {
-                    Parameters = _parameters,
-                    Gradients = gradients,
-                    Offsets = Offsets[index],
-                    Batch = batch,
-                    Steps = steps,
-                    Reverse = direction == 1,
-                    Source = source,
-                    Output = _recordOutputs.AsSpan(layer * sequence, sequence),
-                    Column = direction * StateSize,
-                    InitialH = _recordH0.AsSpan(index * hSlice, hSlice),
-                    InitialC = _recordC0.AsSpan(index * cSlice, cSlice),
-                    GateCache = _recordGates.AsSpan(index * gateRecord, gateRecord),
-                    CellCache = _recordCells.AsSpan(index * cellRecord, cellRecord),
-                    DOutput = DSequence(layer).AsSpan(0, sequence),
-                    DSource = dSource,
-                    DInitialH = h0Gradient.IsEmpty ? default : h0Gradient.Slice(index * hSlice, hSlice),
-                    DInitialC = c0Gradient.IsEmpty ? default : c0Gradient.Slice(index * cSlice, cSlice),
-                    DH = _dH,
-                    DC = _dC,
-                    Scratch = _backwardScratch,
-                };
-                if (layer == 0) BackwardLayer<FirstLayerInput<TSpec>>(ref pass);
-                else BackwardLayer<UpperLayerInput<TSpec>>(ref pass);
-            }
-            if (layer > 0 && _recordDropout > 0)
-            {
-                // Through the dropout below this layer: d(output) = d(dropped) ⊙ mask.
-                ReadOnlySpan<float> mask = _recordMasks.AsSpan((layer - 1) * sequence, sequence);
-                for (int i = 0; i < dSource.Length; i++) dSource[i] *= mask[i];
-            }
-        }
+        RecurrentKernel<TSpec>.Backward(_parameters, gradients, recordInput, default, batch, steps, recordH0, recordC0,
+            dOutput, default, default, inputGradient, h0Gradient, c0Gradient, arena);
     }
 
     private void CheckGradientOutput(ReadOnlySpan<float> output, string name, ReadOnlySpan<float> upstream, ReadOnlySpan<float> gradients)
@@ -201,30 +149,6 @@ public sealed partial class RecurrentModel<TSpec>
         ArgumentChecks.NoOverlap(output, name, upstream, nameof(upstream));
         ArgumentChecks.NoOverlap(output, name, _parameters, nameof(Parameters));
         ArgumentChecks.NoOverlap(output, name, gradients, nameof(Gradients));
-    }
-
-    /// <summary>Draws layer <paramref name="layer"/>'s dropout mask and returns its output with the mask applied.</summary>
-    private Span<float> DropOut(int layer, ReadOnlySpan<float> output)
-    {
-        Span<float> mask = _recordMasks.AsSpan(layer * output.Length, output.Length);
-        Span<float> dropped = _recordDropped.AsSpan(layer * output.Length, output.Length);
-        float keep = 1f / (1f - _dropout);
-        for (int i = 0; i < output.Length; i++)
-        {
-            mask[i] = _dropoutRandom.NextUniform(0f, 1f) < _dropout ? 0f : keep;
-            dropped[i] = output[i] * mask[i];
-        }
-        return dropped;
-    }
-
-    private static void BackwardLayer<TInput>(scoped ref BackwardPass pass) where TInput : struct, IDim
-    {
-        switch (TSpec.Cell)
-        {
-            case CellKind.Lstm: RecurrentLayerBackward<TSpec, LstmCell, TInput>.Backward(ref pass); break;
-            case CellKind.Gru: RecurrentLayerBackward<TSpec, GruCell, TInput>.Backward(ref pass); break;
-            default: RecurrentLayerBackward<TSpec, RnnCell, TInput>.Backward(ref pass); break;
-        }
     }
 
     /// <summary>
@@ -249,20 +173,18 @@ public sealed partial class RecurrentModel<TSpec>
     private Span<float> Record(ForwardResult result, ReadOnlySpan<float> input, int batch, int steps, ReadOnlySpan<float> h0,
         ReadOnlySpan<float> c0, Span<float> hN, Span<float> cN, Span<float> output)
     {
-        _workspace.Ensure(batch, steps);
-        EnsureTrainingWorkspace(batch, steps);
         _trained = ForwardResult.None;
+        Span<float> arena = TrainingSlices(batch, steps, out Span<float> recordInput, out Span<float> recordH0, out Span<float> recordC0, out _);
         _trainedBatch = batch;
         _trainedSteps = steps;
-        _recordDropout = _dropout;
-        input.CopyTo(_recordInput);
-        CopyOrZero(h0, _recordH0.AsSpan(0, NumLayers * NumDirections * batch * StateSize));
-        CopyOrZero(c0, _recordC0.AsSpan(0, NumLayers * NumDirections * batch * HiddenSize));
-        int sequence = batch * steps * OutputFeatures;
+        input.CopyTo(recordInput);
+        CopyOrZero(h0, recordH0);
+        CopyOrZero(c0, recordC0);
         EnsurePacked();
-        Run<RecordCache>(_workspace, this, input, batch, steps, h0, c0, hN, cN, output);
+        RecurrentKernel<TSpec>.Forward<RecordCache>(_packed, input, default, batch, steps, output, h0, c0, hN, cN,
+            arena, _dropout, ref _dropoutRandom);
         _trained = result;
-        return _recordOutputs.AsSpan((NumLayers - 1) * sequence, sequence);
+        return RecurrentKernel<TSpec>.RecordedOutput(arena, batch, steps);
     }
 
     private static void CopyOrZero(ReadOnlySpan<float> source, Span<float> destination)
@@ -271,30 +193,29 @@ public sealed partial class RecurrentModel<TSpec>
         else source.CopyTo(destination);
     }
 
-    private float[] DSequence(int layer) => layer % 2 == 0 ? _dSequenceA : _dSequenceB;
-
-    private void EnsureTrainingWorkspace(int batch, int steps)
+    /// <summary>
+    /// The slices of the training arena for <paramref name="batch"/> sequences of <paramref name="steps"/> steps,
+    /// growing it when this call needs more than any before (the caller has checked the sizes against its row
+    /// widths; an arena past what one array holds is rejected here).
+    /// </summary>
+    private Span<float> TrainingSlices(int batch, int steps, out Span<float> input, out Span<float> h0, out Span<float> c0,
+        out Span<float> dTop)
     {
-        int rows = batch * steps, cStride = LayerShape<TSpec>.CStride, layers = NumLayers * NumDirections;
-        if (_recordInput.Length < rows * InputSize)
-        {
-            _recordInput = new float[rows * InputSize];
-            _recordOutputs = new float[NumLayers * rows * OutputFeatures];
-            _recordGates = new float[layers * rows * GateCount * cStride];
-            _recordCells = new float[layers * rows * cStride];
-            _dSequenceA = new float[rows * OutputFeatures];
-            _recordMasks = new float[(NumLayers - 1) * rows * OutputFeatures];
-            _recordDropped = new float[(NumLayers - 1) * rows * OutputFeatures];
-            _dSequenceB = NumLayers > 1 ? new float[rows * OutputFeatures] : [];
-        }
-        if (_recordH0.Length < layers * batch * StateSize)
-        {
-            _recordH0 = new float[layers * batch * StateSize];
-            _recordC0 = new float[layers * batch * HiddenSize];
-            _dH = new float[batch * StateSize];
-            _dC = new float[batch * cStride];
-        }
-        int scratch = RecurrentLayerBackward<TSpec, LstmCell, FirstLayerInput<TSpec>>.ScratchLength;
-        if (_backwardScratch.Length < scratch) _backwardScratch = new float[scratch];
+        long rows = (long)batch * steps;
+        long kernel = RecurrentKernel<TSpec>.ArenaLength(batch, steps, training: true);
+        long inputLength = rows * InputSize;
+        long hLength = (long)Sizes<TSpec>.LayerDirections * batch * StateSize;
+        long cLength = TSpec.Cell == CellKind.Lstm ? (long)Sizes<TSpec>.LayerDirections * batch * HiddenSize : 0;
+        long dTopLength = OutputSize > 0 ? rows * OutputFeatures : 0;
+        long length = kernel + inputLength + hLength + cLength + dTopLength;
+        if (length > Array.MaxLength) Workspace<TSpec>.ThrowArenaTooLarge("input", length);
+        if (_training.Length < length) _training = new float[length];
+        Span<float> all = _training;
+        int offset = (int)kernel;
+        input = all.Slice(offset, (int)inputLength);
+        h0 = all.Slice(offset += (int)inputLength, (int)hLength);
+        c0 = all.Slice(offset += (int)hLength, (int)cLength);
+        dTop = all.Slice(offset + (int)cLength, (int)dTopLength);
+        return all[..(int)kernel];
     }
 }

@@ -24,23 +24,25 @@ public sealed partial class RecurrentModel<TSpec> where TSpec : struct, IRecurre
     private static readonly ModelGeometry Geometry = new(TSpec.Cell, TSpec.InputSize, TSpec.HiddenSize,
         TSpec.NumLayers, TSpec.Bias, TSpec.Bidirectional, TSpec.ProjSize, TSpec.OutputSize);
 
-    private static readonly LayerOffsets[] Offsets = BuildOffsets();
     private static readonly int HeadWeightOffset = Geometry.OffsetOf("head.weight");
     private static readonly int HeadBiasOffset = Geometry.OffsetOf("head.bias");
-    private static readonly PackedOffsets[] PackedOffsetsOf = BuildPackedOffsets(out PackedHead, out PackedLength);
-    private static readonly (int Weight, int Bias) PackedHead;
-    private static readonly int PackedLength;
+    // The packed copy: the recurrent module's (RecurrentKernel's layout), then the head packed like a one-gate layer.
+    private static readonly (int Weight, int Bias) PackedHead = OutputSize > 0
+        ? (RecurrentKernel<TSpec>.PackedLength, RecurrentKernel<TSpec>.PackedLength + Kernels.Packed.MatrixLength(1, OutputSize, OutputFeatures))
+        : (-1, -1);
+    private static readonly int PackedLength = RecurrentKernel<TSpec>.PackedLength
+        + (OutputSize > 0 ? Kernels.Packed.MatrixLength(1, OutputSize, OutputFeatures) + Kernels.Packed.VectorLength(1, OutputSize) : 0);
 
     // Floats per row (b, t) of the widest buffer a call needs; the buffers sized per batch row b are no wider,
     // and B <= B·T. The kernels index every buffer with int offsets, so a call is accepted only when rows ×
     // width fits one array (see ArgumentChecks.Length): checked before any memory is touched.
     private static readonly long InferenceRowWidth = Math.Max(
-        Math.Max(LayerShape<TSpec>.GateStride, OutputFeatures), Math.Max(LayerShape<TSpec>.HStride, LayerShape<TSpec>.CStride));
+        Math.Max(Sizes<TSpec>.GateStride, OutputFeatures), Math.Max(Sizes<TSpec>.HStride, Sizes<TSpec>.CStride));
     private static readonly long TrainingRowWidth = new[]
     {
         InferenceRowWidth, InputSize, (long)NumLayers * OutputFeatures,
-        (long)NumLayers * NumDirections * GateCount * LayerShape<TSpec>.CStride,
-        (long)NumLayers * NumDirections * Math.Max(Math.Max(StateSize, HiddenSize), LayerShape<TSpec>.CStride),
+        (long)NumLayers * NumDirections * GateCount * Sizes<TSpec>.CStride,
+        (long)NumLayers * NumDirections * Math.Max(Math.Max(StateSize, HiddenSize), Sizes<TSpec>.CStride),
     }.Max();
     // The streaming state [L*D, B, Hout] and [L*D, B, H], and the workspace of a step of B rows.
     private static readonly long StreamRowWidth = Math.Max(InferenceRowWidth, (long)NumLayers * NumDirections * Math.Max(StateSize, HiddenSize));
@@ -54,8 +56,8 @@ public sealed partial class RecurrentModel<TSpec> where TSpec : struct, IRecurre
     private readonly float[] _packed = new float[PackedLength];
     private int _parameterVersion = 1;
     private int _packedVersion;
-    // The workspace and the streaming state, over _packed: the per-context part of inference, which every
-    // InferenceContext has its own of (see Workspace.cs).
+    // The workspace (one arena) and the streaming state, over _packed: the per-context part of inference, which
+    // every InferenceContext has its own of (see Workspace.cs).
     private readonly Workspace<TSpec> _workspace;
 
     /// <summary>Creates a model with every parameter zero and a streaming state for batch 1.</summary>
@@ -65,29 +67,29 @@ public sealed partial class RecurrentModel<TSpec> where TSpec : struct, IRecurre
         _workspace = new Workspace<TSpec>(_packed);
     }
 
-    /// <summary>I.</summary>
+    /// <summary>I: features per input step (<c>input_size</c>).</summary>
     public static int InputSize => TSpec.InputSize;
 
-    /// <summary>H.</summary>
+    /// <summary>H: features of the hidden state (<c>hidden_size</c>).</summary>
     public static int HiddenSize => TSpec.HiddenSize;
 
-    /// <summary>L.</summary>
+    /// <summary>L: stacked layers (<c>num_layers</c>).</summary>
     public static int NumLayers => TSpec.NumLayers;
 
-    /// <summary>D.</summary>
-    public static int NumDirections => TSpec.Bidirectional ? 2 : 1;
+    /// <summary>D: 2 for a bidirectional model, else 1.</summary>
+    public static int NumDirections => Sizes<TSpec>.Directions;
 
-    /// <summary>Hout.</summary>
-    public static int StateSize => TSpec.ProjSize > 0 ? TSpec.ProjSize : TSpec.HiddenSize;
+    /// <summary>Hout: the size of h, <c>proj_size</c> when there is a projection, else H.</summary>
+    public static int StateSize => Sizes<TSpec>.State;
 
-    /// <summary>D * Hout.</summary>
-    public static int OutputFeatures => NumDirections * StateSize;
+    /// <summary>D * Hout: features per step of the recurrent output.</summary>
+    public static int OutputFeatures => Sizes<TSpec>.OutputFeatures;
 
-    /// <summary>O (0: no head).</summary>
+    /// <summary>O: outputs of the linear head (0: no head).</summary>
     public static int OutputSize => TSpec.OutputSize;
 
-    /// <summary>G: gates per unit.</summary>
-    public static int GateCount => ModelGeometry.GateCountOf(TSpec.Cell);
+    /// <summary>G: gates per unit (LSTM 4, GRU 3, RNN 1).</summary>
+    public static int GateCount => Sizes<TSpec>.Gates;
 
     /// <summary>Floats in the parameter buffer.</summary>
     public static int ParameterCount { get; } = checked((int)Geometry.ParameterCount);
@@ -187,85 +189,29 @@ public sealed partial class RecurrentModel<TSpec> where TSpec : struct, IRecurre
 
     // LoadSafetensors and SaveSafetensors: RecurrentModel.Safetensors.cs.
 
+    /// <summary>
+    /// The recurrent module's inference forward (<see cref="RecurrentKernel{TSpec}"/>) into
+    /// <paramref name="output"/>, with the arena of <paramref name="workspace"/> (a model's, or an inference
+    /// context's); the caller has checked the arguments.
+    /// </summary>
+    private static void Run(Workspace<TSpec> workspace, ReadOnlySpan<float> input, int batch, int steps, ReadOnlySpan<float> h0,
+        ReadOnlySpan<float> c0, Span<float> hN, Span<float> cN, Span<float> output)
+    {
+        Span<float> arena = workspace.Ensure(batch, steps, out _);
+        SplitMix64 unused = default;
+        RecurrentKernel<TSpec>.Forward<NoCache>(workspace.PackedWeights, input, default, batch, steps, output, h0, c0, hN, cN,
+            arena, 0f, ref unused);
+    }
+
+    /// <summary><see cref="Run"/> into the workspace's room for the top layer's output, which it returns (for the head).</summary>
     private static Span<float> RunToWorkspace(Workspace<TSpec> workspace, ReadOnlySpan<float> input, int batch, int steps,
         ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, Span<float> hN = default, Span<float> cN = default)
     {
-        // The last layer writes into whichever sequence buffer the layer below did not.
-        Span<float> output = ((NumLayers - 1) % 2 == 0 ? workspace.SequenceA : workspace.SequenceB).AsSpan(0, batch * steps * OutputFeatures);
-        Run<NoCache>(workspace, null, input, batch, steps, h0, c0, hN, cN, output);
+        Span<float> arena = workspace.Ensure(batch, steps, out Span<float> output);
+        SplitMix64 unused = default;
+        RecurrentKernel<TSpec>.Forward<NoCache>(workspace.PackedWeights, input, default, batch, steps, output, h0, c0, hN, cN,
+            arena, 0f, ref unused);
         return output;
-    }
-
-    private static void Run(Workspace<TSpec> workspace, ReadOnlySpan<float> input, int batch, int steps, ReadOnlySpan<float> h0,
-        ReadOnlySpan<float> c0, Span<float> hN, Span<float> cN, Span<float> output) =>
-        Run<NoCache>(workspace, null, input, batch, steps, h0, c0, hN, cN, output);
-
-    /// <summary>
-    /// Runs every layer and direction with the packed weights and the buffers of <paramref name="workspace"/>
-    /// (a model's, or an inference context's). With <see cref="RecordCache"/> each layer writes its output into
-    /// the training record of <paramref name="recorder"/> and its cells record what backward needs; the top
-    /// layer's output is then copied to <paramref name="output"/> unless that is the record itself.
-    /// </summary>
-    private static void Run<TCache>(Workspace<TSpec> workspace, RecurrentModel<TSpec>? recorder, ReadOnlySpan<float> input,
-        int batch, int steps, ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, Span<float> hN, Span<float> cN, Span<float> output)
-        where TCache : struct, ICacheMode
-    {
-        int hSlice = batch * StateSize, cSlice = batch * HiddenSize, rows = batch * steps;
-        int sequence = rows * OutputFeatures;
-        int gateRecord = rows * GateCount * LayerShape<TSpec>.CStride, cellRecord = rows * LayerShape<TSpec>.CStride;
-        ReadOnlySpan<float> source = input;
-        for (int layer = 0; layer < NumLayers; layer++)
-        {
-            Span<float> destination = TCache.Enabled
-                ? recorder!._recordOutputs.AsSpan(layer * sequence, sequence)
-                : layer == NumLayers - 1
-                    ? output
-                    : (layer % 2 == 0 ? workspace.SequenceA : workspace.SequenceB).AsSpan(0, sequence);
-            for (int direction = 0; direction < NumDirections; direction++)
-            {
-                int index = layer * NumDirections + direction;
-                var pass = new DirectionPass
-                {
-                    Packed = workspace.PackedWeights,
-                    Offsets = PackedOffsetsOf[index],
-                    Batch = batch,
-                    Steps = steps,
-                    Reverse = direction == 1,
-                    Source = source,
-                    SourceRow = workspace.SourceRow,
-                    Destination = destination,
-                    DestinationColumn = direction * StateSize,
-                    InitialH = h0.IsEmpty ? default : h0.Slice(index * hSlice, hSlice),
-                    InitialC = c0.IsEmpty ? default : c0.Slice(index * cSlice, cSlice),
-                    FinalH = hN.IsEmpty ? default : hN.Slice(index * hSlice, hSlice),
-                    FinalC = cN.IsEmpty ? default : cN.Slice(index * cSlice, cSlice),
-                    InputGates = workspace.InputGates,
-                    HiddenGates = workspace.HiddenGates,
-                    H = workspace.H,
-                    C = workspace.C,
-                    HFull = workspace.HFull,
-                    GateCache = TCache.Enabled ? recorder!._recordGates.AsSpan(index * gateRecord, gateRecord) : default,
-                    CellCache = TCache.Enabled ? recorder!._recordCells.AsSpan(index * cellRecord, cellRecord) : default,
-                };
-                if (layer == 0) RunLayer<FirstLayerInput<TSpec>, TCache>(ref pass);
-                else RunLayer<UpperLayerInput<TSpec>, TCache>(ref pass);
-            }
-            source = TCache.Enabled && layer < NumLayers - 1 && recorder!._dropout > 0 ? recorder.DropOut(layer, destination) : destination;
-        }
-        if (TCache.Enabled && !output.IsEmpty && !output.Overlaps(source)) source.CopyTo(output);
-    }
-
-    /// <summary>Picks the cell's kernel; <c>TSpec.Cell</c> is a constant, so only one branch is compiled.</summary>
-    private static void RunLayer<TInput, TCache>(scoped ref DirectionPass pass)
-        where TInput : struct, IDim
-        where TCache : struct, ICacheMode
-    {
-        switch (TSpec.Cell)
-        {
-            case CellKind.Lstm: RecurrentLayer<TSpec, LstmCell, TInput>.Forward<TCache>(ref pass); break;
-            case CellKind.Gru: RecurrentLayer<TSpec, GruCell, TInput>.Forward<TCache>(ref pass); break;
-            default: RecurrentLayer<TSpec, RnnCell, TInput>.Forward<TCache>(ref pass); break;
-        }
     }
 
     /// <summary>
@@ -368,24 +314,7 @@ public sealed partial class RecurrentModel<TSpec> where TSpec : struct, IRecurre
     /// <summary>Packs every weight of <paramref name="parameters"/> (laid out as <see cref="ParameterTable"/> says) into <paramref name="packed"/>.</summary>
     private static void Pack(float[] parameters, float[] packed)
     {
-        int gates = GateCount, hidden = HiddenSize;
-        for (int index = 0; index < Offsets.Length; index++)
-        {
-            LayerOffsets from = Offsets[index];
-            PackedOffsets to = PackedOffsetsOf[index];
-            int inputSize = index < NumDirections ? InputSize : OutputFeatures;
-            Kernels.Packed.PackMatrix(parameters.AsSpan(from.WeightIh), gates, hidden, inputSize, packed.AsSpan(to.WeightIh));
-            Kernels.Packed.PackMatrix(parameters.AsSpan(from.WeightHh), gates, hidden, StateSize, packed.AsSpan(to.WeightHh));
-            if (from.BiasIh >= 0)
-            {
-                Kernels.Packed.PackVector(parameters.AsSpan(from.BiasIh), gates, hidden, packed.AsSpan(to.BiasIh));
-                Kernels.Packed.PackVector(parameters.AsSpan(from.BiasHh), gates, hidden, packed.AsSpan(to.BiasHh));
-            }
-            if (from.WeightHr >= 0)
-            {
-                Kernels.Packed.PackMatrix(parameters.AsSpan(from.WeightHr), 1, StateSize, hidden, packed.AsSpan(to.WeightHr));
-            }
-        }
+        RecurrentKernel<TSpec>.Pack(parameters, packed);
         if (OutputSize > 0)
         {
             Kernels.Packed.PackMatrix(parameters.AsSpan(HeadWeightOffset), 1, OutputSize, OutputFeatures, packed.AsSpan(PackedHead.Weight));
@@ -449,48 +378,6 @@ public sealed partial class RecurrentModel<TSpec> where TSpec : struct, IRecurre
     private static void RequireUnidirectional()
     {
         if (TSpec.Bidirectional) throw new InvalidOperationException("A bidirectional model cannot stream: its reverse direction needs the whole sequence.");
-    }
-
-    private static LayerOffsets[] BuildOffsets()
-    {
-        var offsets = new LayerOffsets[Geometry.NumLayers * Geometry.NumDirections];
-        for (int layer = 0; layer < Geometry.NumLayers; layer++)
-        {
-            for (int direction = 0; direction < Geometry.NumDirections; direction++)
-            {
-                offsets[layer * Geometry.NumDirections + direction] = Geometry.OffsetsOf(layer, direction);
-            }
-        }
-        return offsets;
-    }
-
-    private static PackedOffsets[] BuildPackedOffsets(out (int Weight, int Bias) head, out int length)
-    {
-        int gates = GateCount, hidden = HiddenSize;
-        var offsets = new PackedOffsets[Geometry.NumLayers * Geometry.NumDirections];
-        int next = 0;
-        int Take(int floats)
-        {
-            int start = next;
-            next += floats;
-            return start;
-        }
-        for (int index = 0; index < offsets.Length; index++)
-        {
-            int inputSize = index < NumDirections ? InputSize : OutputFeatures;
-            offsets[index] = new PackedOffsets(
-                WeightIh: Take(Kernels.Packed.MatrixLength(gates, hidden, inputSize)),
-                WeightHh: Take(Kernels.Packed.MatrixLength(gates, hidden, StateSize)),
-                BiasIh: TSpec.Bias ? Take(Kernels.Packed.VectorLength(gates, hidden)) : -1,
-                BiasHh: TSpec.Bias ? Take(Kernels.Packed.VectorLength(gates, hidden)) : -1,
-                WeightHr: TSpec.ProjSize > 0 ? Take(Kernels.Packed.MatrixLength(1, StateSize, hidden)) : -1);
-        }
-        // The head is packed like a one-gate layer.
-        head = OutputSize > 0
-            ? (Take(Kernels.Packed.MatrixLength(1, OutputSize, OutputFeatures)), Take(Kernels.Packed.VectorLength(1, OutputSize)))
-            : (-1, -1);
-        length = next;
-        return offsets;
     }
 
     private static ImmutableArray<ParameterInfo> BuildTable() =>

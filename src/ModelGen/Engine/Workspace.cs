@@ -11,28 +11,19 @@ namespace ModelGen;
 /// </summary>
 /// <remarks>
 /// Not thread-safe: one workspace serves one call at a time. Two workspaces share nothing mutable (the packed
-/// weights they may share are only read). The buffers grow to the largest B·T and B seen and never shrink.
+/// weights they may share are only read). The arena grows to the largest call seen and never shrinks.
 /// </remarks>
 internal sealed class Workspace<TSpec> where TSpec : struct, IRecurrentModelSpec
 {
     /// <summary>The packed weights the kernels read (see Kernels/Packed.cs); never written through a workspace.</summary>
     public readonly float[] PackedWeights;
 
-    // The layers' buffers: [B·T, gate-packed], two ping-pong sequences [B, T, D*Hout], and per batch row the
-    // hidden half of the gates, h, c and (LSTM with projection) the cell's h before the projection.
-    public float[] InputGates = [];
-    public float[] SequenceA = [];
-    public float[] SequenceB = [];
-    public float[] HiddenGates = [];
-    public float[] H = [];
-    public float[] C = [];
-    public float[] HFull = [];
+    // One allocation for every buffer of a call: the recurrent module's inference arena (RecurrentKernel's layout),
+    // then the top layer's output [B, T, D*Hout] of a prediction call, which the head reads.
+    private float[] _arena = [];
 
     /// <summary>One row of the head's output, padded to whole vectors.</summary>
     public readonly float[] HeadRow = new float[Kernels.Packed.VectorLength(1, Math.Max(TSpec.OutputSize, 1))];
-
-    /// <summary>One row of a layer's input, flushed of subnormals.</summary>
-    public readonly float[] SourceRow = new float[Math.Max(TSpec.InputSize, RecurrentModel<TSpec>.OutputFeatures)];
 
     /// <summary>The streaming h <c>[L, B, Hout]</c>.</summary>
     public float[] StreamH = [];
@@ -50,23 +41,20 @@ internal sealed class Workspace<TSpec> where TSpec : struct, IRecurrentModelSpec
         ResetState(1);
     }
 
-    /// <summary>Grows the buffers for <paramref name="batch"/> sequences of <paramref name="steps"/> steps; the caller has checked the sizes.</summary>
-    public void Ensure(int batch, int steps)
+    /// <summary>
+    /// The recurrent kernel's arena for <paramref name="batch"/> sequences of <paramref name="steps"/> steps, and
+    /// room for the top layer's output after it, growing the allocation when this call needs more than any before.
+    /// The caller has checked the sizes against its row widths; an arena past what one array holds is rejected here.
+    /// </summary>
+    public Span<float> Ensure(int batch, int steps, out Span<float> topOutput)
     {
-        int rows = batch * steps;
-        if (InputGates.Length < rows * LayerShape<TSpec>.GateStride)
-        {
-            InputGates = new float[rows * LayerShape<TSpec>.GateStride];
-            SequenceA = new float[rows * RecurrentModel<TSpec>.OutputFeatures];
-            SequenceB = TSpec.NumLayers > 1 ? new float[rows * RecurrentModel<TSpec>.OutputFeatures] : [];
-        }
-        if (HiddenGates.Length < batch * LayerShape<TSpec>.GateStride)
-        {
-            HiddenGates = new float[batch * LayerShape<TSpec>.GateStride];
-            H = new float[batch * LayerShape<TSpec>.HStride];
-            C = new float[batch * LayerShape<TSpec>.CStride];
-            HFull = TSpec.ProjSize > 0 ? new float[batch * LayerShape<TSpec>.CStride] : [];
-        }
+        long kernel = RecurrentKernel<TSpec>.ArenaLength(batch, steps, training: false);
+        long top = (long)batch * steps * Sizes<TSpec>.OutputFeatures;
+        long length = kernel + top;
+        if (length > Array.MaxLength) ThrowArenaTooLarge("input", length);
+        if (_arena.Length < length) _arena = new float[length];
+        topOutput = _arena.AsSpan((int)kernel, (int)top);
+        return _arena.AsSpan(0, (int)kernel);
     }
 
     /// <summary>
@@ -75,8 +63,8 @@ internal sealed class Workspace<TSpec> where TSpec : struct, IRecurrentModelSpec
     /// </summary>
     public void ResetState(int batch)
     {
-        int layers = TSpec.NumLayers * RecurrentModel<TSpec>.NumDirections;
-        int hLength = layers * batch * RecurrentModel<TSpec>.StateSize;
+        int layers = Sizes<TSpec>.LayerDirections;
+        int hLength = layers * batch * Sizes<TSpec>.State;
         int cLength = TSpec.Cell == CellKind.Lstm ? layers * batch * TSpec.HiddenSize : 0;
         if (StreamH.Length != hLength) StreamH = new float[hLength];
         if (StreamC.Length != cLength) StreamC = new float[cLength];
@@ -84,4 +72,10 @@ internal sealed class Workspace<TSpec> where TSpec : struct, IRecurrentModelSpec
         Array.Clear(StreamC);
         StreamBatchSize = batch;
     }
+
+    /// <summary>The exception of a call whose buffers, all in one arena, would not fit one .NET array.</summary>
+    internal static void ThrowArenaTooLarge(string argument, long length) =>
+        throw new ArgumentException(
+            $"{argument}: the call's workspace would take {length} floats, more than the {Array.MaxLength} elements one .NET array can hold; pass fewer or shorter sequences.",
+            argument);
 }

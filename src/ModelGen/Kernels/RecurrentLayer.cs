@@ -1,33 +1,35 @@
-using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace ModelGen.Kernels;
-
-/// <summary>Offsets of one layer and direction's packed weights (see <see cref="Packed"/>); -1 when absent.</summary>
-internal readonly record struct PackedOffsets(int WeightIh, int WeightHh, int BiasIh, int BiasHh, int WeightHr);
 
 /// <summary>
 /// One direction of one recurrent layer over a whole batch of sequences. Shapes (batch first):
 /// source <c>[B, T, K]</c>, destination <c>[B, T, D*Hout]</c> of which this direction writes the columns
 /// <c>[column, column + Hout)</c>; states <c>[B, Hout]</c> (h) and <c>[B, H]</c> (c).
 /// </summary>
+/// <remarks>
+/// With <see cref="Lengths"/> (PyTorch's packed sequences), row b runs its first <c>len_b</c> steps only: the
+/// forward direction t = 0 … len_b − 1, the reverse direction t = len_b − 1 … 0, both from the initial state;
+/// the destination at t ≥ len_b is zero and the final state is the one after the row's last real step.
+/// </remarks>
 internal ref struct DirectionPass
 {
     public ReadOnlySpan<float> Packed;       // every layer's packed weights
-    public PackedOffsets Offsets;            // this layer and direction's
+    public LayerOffsets Offsets;             // this layer and direction's, in Packed
     public int Batch;                        // B
     public int Steps;                        // T
     public bool Reverse;
+    public ReadOnlySpan<int> Lengths;        // [B] steps of each row, or empty for T each
     public ReadOnlySpan<float> Source;       // [B, T, K]
     public Span<float> SourceRow;            // [K]: one row of Source, flushed of subnormals
     public Span<float> Destination;          // [B, T, D*Hout]
-    public int DestinationColumn;            // d * Hout
+    public int Column;                       // d * Hout
     public ReadOnlySpan<float> InitialH;     // [B, Hout] or empty for zeros
     public ReadOnlySpan<float> InitialC;     // [B, H] or empty for zeros
     public Span<float> FinalH;               // [B, Hout] or empty
     public Span<float> FinalC;               // [B, H] or empty
-    // Workspace, sized by the caller with the strides of LayerShape.
+    // Workspace, sized by the caller with the strides of Sizes.
     public Span<float> InputGates;           // [B, T, gate-packed]
     public Span<float> HiddenGates;          // [B, gate-packed]
     public Span<float> H;                    // [B, HStride]
@@ -38,17 +40,16 @@ internal ref struct DirectionPass
     public Span<float> CellCache;            // [B, T, CStride] LSTM c, GRU W_hn h + b_hn
 }
 
-/// <summary>The padded sizes of a model's packed weights and workspace rows; constants after specialisation.</summary>
-internal static class LayerShape<TSpec> where TSpec : struct, IRecurrentModelSpec
+/// <summary>The steps of each row of a packed batch (PyTorch's <c>lengths</c>).</summary>
+internal static class RowLengths
 {
-    /// <summary>Floats of one gate-packed row of gates (xg or hg).</summary>
-    public static int GateStride => Packed.VectorLength(Sizes<TSpec>.Gates, TSpec.HiddenSize);
-
-    /// <summary>Floats of one row of c (and of the cell's h before a projection): H rounded up to whole vectors.</summary>
-    public static int CStride => Packed.Blocks(TSpec.HiddenSize) * Vector<float>.Count;
-
-    /// <summary>Floats of one row of h: room for the cell's output, or for the projection's padded output.</summary>
-    public static int HStride => TSpec.ProjSize > 0 ? Math.Max(CStride, Packed.VectorLength(1, TSpec.ProjSize)) : CStride;
+    /// <summary>
+    /// Steps of row <paramref name="row"/>: T when <paramref name="lengths"/> is empty. The callers have checked
+    /// the values are in [1, T]; the clamp only keeps a wrong value from indexing outside the row.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int Of(ReadOnlySpan<int> lengths, int row, int steps) =>
+        lengths.IsEmpty ? steps : Math.Clamp(lengths[row], 0, steps);
 }
 
 /// <summary>
@@ -67,13 +68,13 @@ internal static class RecurrentLayer<TSpec, TCell, TInput>
         int inputSize = TInput.Value, hidden = TSpec.HiddenSize, state = Sizes<TSpec>.State;
         int gates = TCell.GateCount, tiles = Packed.Tiles(gates, hidden), tileVectors = Packed.TileVectors(gates);
         int blocks = Packed.Blocks(hidden);
-        int gateStride = LayerShape<TSpec>.GateStride, hStride = LayerShape<TSpec>.HStride, cStride = LayerShape<TSpec>.CStride;
+        int gateStride = Sizes<TSpec>.GateStride, hStride = Sizes<TSpec>.HStride, cStride = Sizes<TSpec>.CStride;
         int outFeatures = Sizes<TSpec>.OutputFeatures;
         bool relu = TSpec.Nonlinearity == RnnNonlinearity.Relu;
         bool projected = TSpec.ProjSize > 0;
         int batch = p.Batch, steps = p.Steps;
 
-        PackedOffsets o = p.Offsets;
+        LayerOffsets o = p.Offsets;
         ReadOnlySpan<float> weightIh = p.Packed.Slice(o.WeightIh, Packed.MatrixLength(gates, hidden, inputSize));
         ReadOnlySpan<float> weightHh = p.Packed.Slice(o.WeightHh, Packed.MatrixLength(gates, hidden, state));
         ReadOnlySpan<float> weightHr = projected ? p.Packed.Slice(o.WeightHr, Packed.MatrixLength(1, state, hidden)) : default;
@@ -101,13 +102,24 @@ internal static class RecurrentLayer<TSpec, TCell, TInput>
 
         // The input half of every gate for all steps at once: xg[b, t] = W_ih x[b, t] + b_ih, each row read
         // through a copy flushed of subnormals (the input is the caller's).
+        // Padded steps (t >= len_b) are skipped, here and in the time loop, so a ragged batch costs its real steps.
         if (p.Source.Length < batch * steps * inputSize) ThrowTooShort(nameof(p.Source));
+        if (p.Destination.Length < batch * steps * outFeatures) ThrowTooShort(nameof(p.Destination));
+        ReadOnlySpan<int> lengths = p.Lengths;
+        bool ragged = !lengths.IsEmpty;
+        if (ragged && lengths.Length < batch) ThrowTooShort(nameof(p.Lengths));
         Span<float> sourceRow = p.SourceRow[..inputSize];
-        for (int row = 0; row < batch * steps; row++)
+        for (int b = 0; b < batch; b++)
         {
-            Subnormals.FlushCopy(p.Source.Slice(row * inputSize, inputSize), sourceRow);
-            Packed.MatVec(weightIh, tiles, tileVectors, inputSize, ref MemoryMarshal.GetReference(sourceRow), biasIh,
-                ref Unsafe.Add(ref xg, row * gateStride));
+            int length = RowLengths.Of(lengths, b, steps);
+            for (int row = b * steps; row < b * steps + length; row++)
+            {
+                Subnormals.FlushCopy(p.Source.Slice(row * inputSize, inputSize), sourceRow);
+                Packed.MatVec(weightIh, tiles, tileVectors, inputSize, ref MemoryMarshal.GetReference(sourceRow), biasIh,
+                    ref Unsafe.Add(ref xg, row * gateStride));
+            }
+            // pad_packed_sequence: the output past a row's length is zero.
+            for (int t = length; t < steps; t++) p.Destination.Slice((b * steps + t) * outFeatures + p.Column, state).Clear();
         }
 
         // Padding units start (and stay) at zero.
@@ -125,6 +137,7 @@ internal static class RecurrentLayer<TSpec, TCell, TInput>
             int t = p.Reverse ? steps - 1 - s : s;
             for (int b = 0; b < batch; b++)
             {
+                if (ragged && t >= RowLengths.Of(lengths, b, steps)) continue;
                 ref float hb = ref Unsafe.Add(ref h0, b * hStride);
                 ref float hgb = ref Unsafe.Add(ref hg, b * gateStride);
                 // The hidden half: hg[b] = W_hh h[b] + b_hh, all gates in one pass over W_hh.
@@ -139,7 +152,7 @@ internal static class RecurrentLayer<TSpec, TCell, TInput>
                     Packed.MatVec(weightHr, Packed.Tiles(1, state), Packed.TileVectors(1), hidden,
                         ref Unsafe.Add(ref cell0, b * cellStride), default, ref hb);
                 }
-                h.Slice(b * hStride, state).CopyTo(p.Destination.Slice((b * steps + t) * outFeatures + p.DestinationColumn, state));
+                h.Slice(b * hStride, state).CopyTo(p.Destination.Slice((b * steps + t) * outFeatures + p.Column, state));
             }
         }
         for (int b = 0; b < batch; b++)

@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace ModelGen.Kernels;
 
 /// <summary>
@@ -9,23 +11,52 @@ internal interface IDim
     static abstract int Value { get; }
 }
 
-/// <summary>The sizes every kernel derives from a model's spec; all constants after specialisation.</summary>
+/// <summary>
+/// Every size the runtime derives from a recurrent spec, in one place: PyTorch's sizes (D, Hout, G, ...) and the
+/// padded strides of the packed weights and workspace rows. All constants after specialisation.
+/// </summary>
+/// <remarks>
+/// The parameter layout (tensor names, shapes, offsets) is <see cref="ModelGeometry"/>'s, shared with the
+/// generator; these are the sizes the kernels loop over. <see cref="RecurrentModel{TSpec}"/>'s public size
+/// properties forward here.
+/// </remarks>
 internal static class Sizes<TSpec> where TSpec : struct, IRecurrentModelSpec
 {
-    /// <summary>D.</summary>
+    /// <summary>D: 2 for a bidirectional stack, else 1.</summary>
     public static int Directions => TSpec.Bidirectional ? 2 : 1;
 
-    /// <summary>Hout: projection size, or H.</summary>
+    /// <summary>L·D: the (layer, direction) pairs, and the first dimension of h0, c0, hN and cN.</summary>
+    public static int LayerDirections => TSpec.NumLayers * Directions;
+
+    /// <summary>Hout: the size of h, the projection size when there is one.</summary>
     public static int State => TSpec.ProjSize > 0 ? TSpec.ProjSize : TSpec.HiddenSize;
 
-    /// <summary>D * Hout: features per step of a layer's output, and the input of the layers above the first.</summary>
+    /// <summary>D·Hout: features per step of a layer's output, and the input of the layers above the first.</summary>
     public static int OutputFeatures => Directions * State;
 
-    /// <summary>G: gates per unit.</summary>
-    public static int Gates => TSpec.Cell switch { CellKind.Lstm => 4, CellKind.Gru => 3, _ => 1 };
+    /// <summary>G: gates per unit (LSTM 4, GRU 3, RNN 1), as the parameter layout counts them.</summary>
+    public static int Gates => ModelGeometry.GateCountOf(TSpec.Cell);
 
-    /// <summary>G * H: rows of W_ih and W_hh.</summary>
+    /// <summary>G·H: rows of W_ih and W_hh.</summary>
     public static int GateRows => Gates * TSpec.HiddenSize;
+
+    /// <summary>K of layer <paramref name="layer"/>: I for the first, D·Hout above it.</summary>
+    public static int LayerInput(int layer) => layer == 0 ? TSpec.InputSize : OutputFeatures;
+
+    /// <summary>Floats of one gate-packed row of gates (xg or hg), see <see cref="Packed"/>.</summary>
+    public static int GateStride => Packed.VectorLength(Gates, TSpec.HiddenSize);
+
+    /// <summary>Hp: floats of one row of c (and of the cell's h before a projection), H rounded up to whole vectors.</summary>
+    public static int CStride => Packed.Blocks(TSpec.HiddenSize) * Vector<float>.Count;
+
+    /// <summary>Floats of one row of h: room for the cell's output, or for the projection's padded output.</summary>
+    public static int HStride => TSpec.ProjSize > 0 ? Math.Max(CStride, Packed.VectorLength(1, TSpec.ProjSize)) : CStride;
+
+    /// <summary>
+    /// Floats of <see cref="BackwardPass.Scratch"/>: three gate-major vectors of G·Hp (dzx, dzh and dz in PyTorch's
+    /// row order) and six of Hp (dL/dh, the cell's dL/dh, the cell's h, dL/dh_prev's direct part, h_prev, c_prev).
+    /// </summary>
+    public static int BackwardScratch => 3 * Gates * CStride + 6 * CStride;
 }
 
 /// <summary>K of layer 0: the model's input size I.</summary>

@@ -46,7 +46,10 @@ internal sealed class TensorSlot
     public long Length { get; }
 }
 
-/// <summary>Offsets of one layer and direction's tensors in the parameter buffer; -1 when absent.</summary>
+/// <summary>
+/// Offsets of one layer and direction's tensors, -1 when absent: in the parameter buffer (<see cref="ModelGeometry.OffsetsOf"/>),
+/// or in the runtime's packed copy of the weights.
+/// </summary>
 internal readonly struct LayerOffsets(int weightIh, int weightHh, int biasIh, int biasHh, int weightHr)
 {
     public int WeightIh { get; } = weightIh;
