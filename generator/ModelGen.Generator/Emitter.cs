@@ -27,8 +27,14 @@ internal static partial class Emitter
     /// type) differ only by the hash; it depends on nothing but the name, so a model's file keeps its name and its
     /// cache whatever else the compilation declares.
     /// </summary>
-    public static string HintName(ModelSpec spec) =>
-        spec.MetadataName.Replace('+', '.') + "." + StableHash(spec.MetadataName) + ".g.cs";
+    public static string HintName(ModelSpec spec) => HintNameOf(spec.MetadataName);
+
+    /// <summary>The file name of the model whose type has the metadata name <paramref name="metadataName"/>.</summary>
+    public static string HintNameOf(string metadataName) =>
+        metadataName.Replace('+', '.') + "." + StableHash(metadataName) + ".g.cs";
+
+    /// <summary>The generator's version, written into <c>[GeneratedCode]</c>.</summary>
+    public static readonly string ToolVersion = typeof(Emitter).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
 
     /// <summary>
     /// FNV-1a of the UTF-16 code units, 8 hex digits: the same in every process (string.GetHashCode is not), and

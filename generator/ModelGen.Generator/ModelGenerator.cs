@@ -4,7 +4,9 @@ namespace ModelGen.Generator;
 
 /// <summary>
 /// Expands <c>[LstmModel]</c>, <c>[GruModel]</c> and <c>[RnnModel]</c> on partial classes into specialised
-/// recurrent models. Pipeline: attribute → <see cref="ModelSpec"/> (Parser) → source text (Emitter).
+/// recurrent models, and <c>[SequenceModel]</c> graphs into their forward and backward schedules. Pipelines:
+/// attribute → <see cref="ModelSpec"/> (Parser) → source text (Emitter); attribute → <see cref="Graphs.GraphSpec"/>
+/// (GraphParser) → source text (GraphEmitter).
 /// </summary>
 [Generator(LanguageNames.CSharp)]
 public sealed class ModelGenerator : IIncrementalGenerator
@@ -15,6 +17,20 @@ public sealed class ModelGenerator : IIncrementalGenerator
         Register(context, Parser.LstmAttribute, CellKind.Lstm, TrackingNames.LstmSpecs);
         Register(context, Parser.GruAttribute, CellKind.Gru, TrackingNames.GruSpecs);
         Register(context, Parser.RnnAttribute, CellKind.Rnn, TrackingNames.RnnSpecs);
+
+        IncrementalValuesProvider<Graphs.GraphOutput> graphs = context.SyntaxProvider
+            .ForAttributeWithMetadataName(
+                Graphs.GraphParser.SequenceModelAttribute,
+                predicate: static (node, _) => node is Microsoft.CodeAnalysis.CSharp.Syntax.ClassDeclarationSyntax,
+                transform: static (syntax, cancellation) => syntax.TargetSymbol is INamedTypeSymbol type
+                    ? Graphs.GraphParser.Parse(type, cancellation).Output
+                    : null)
+            .WithTrackingName(TrackingNames.GraphSpecs)
+            .Where(static spec => spec is not null)
+            .Select(static (spec, _) => spec!)
+            .WithTrackingName(TrackingNames.ValidGraphSpecs);
+        context.RegisterSourceOutput(graphs, static (output, spec) =>
+            output.AddSource(Graphs.GraphEmitter.HintName(spec.Spec?.Target ?? spec.Stubs!.Target), Graphs.GraphEmitter.Emit(spec)));
     }
 
     private static void Register(IncrementalGeneratorInitializationContext context, string attribute, CellKind cell,

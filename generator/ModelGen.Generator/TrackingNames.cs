@@ -7,4 +7,6 @@ internal static class TrackingNames
     public const string GruSpecs = nameof(GruSpecs);
     public const string RnnSpecs = nameof(RnnSpecs);
     public const string ValidSpecs = nameof(ValidSpecs);
+    public const string GraphSpecs = nameof(GraphSpecs);
+    public const string ValidGraphSpecs = nameof(ValidGraphSpecs);
 }

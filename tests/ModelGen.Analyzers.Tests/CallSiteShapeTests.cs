@@ -54,7 +54,7 @@ public class CallSiteShapeTests
 
     private static DiagnosticResult Mismatch(string parameter, string method, long length, string shape, string need) =>
         new DiagnosticResult(DiagnosticDescriptors.ShapeMismatch).WithLocation(0)
-            .WithArguments(parameter, method, length.ToString(System.Globalization.CultureInfo.InvariantCulture), shape, need);
+            .WithArguments(parameter, method, length.ToString(System.Globalization.CultureInfo.InvariantCulture), shape, need, "floats");
 
     /// <summary>Setup statements, an input of 12 floats (not a multiple of I = 8) and one of 16 floats, written the same way.</summary>
     public static TheoryData<string, string, string> ConstantLengthForms() => new()
@@ -169,7 +169,7 @@ public class CallSiteShapeTests
         "model.Forward(new float[16], 2, new float[64], new float[128], {|#0:new float[64]|}, default, {|#1:new float[129]|});",
         Mismatch("c0", "Forecaster.Forward", 64, "[2, B, 32]", "[2, 2, 32] = 128 floats with B = 2 from 'batchSize', or an empty span"),
         new DiagnosticResult(DiagnosticDescriptors.ShapeMismatch).WithLocation(1).WithArguments(
-            "cN", "Forecaster.Forward", "129", "[2, B, 32]", "[2, 2, 32] = 128 floats with B = 2 from 'batchSize', or an empty span"));
+            "cN", "Forecaster.Forward", "129", "[2, B, 32]", "[2, 2, 32] = 128 floats with B = 2 from 'batchSize', or an empty span", "floats"));
 
     [Fact]
     public Task Last_step_prediction_is_checked() => Verify(
@@ -207,7 +207,7 @@ public class CallSiteShapeTests
         """,
         Mismatch("prediction", "InferenceContext.PredictLast", 4, "[B, 4]", "[2, 4] = 8 floats with B = 2 from 'batchSize'"),
         new DiagnosticResult(DiagnosticDescriptors.ShapeMismatch).WithLocation(1).WithArguments(
-            "output", "InferenceContext.Step", "64", "[B, 32]", "[1, 32] = 32 floats with B = 1 from 'input'"));
+            "output", "InferenceContext.Step", "64", "[B, 32]", "[1, 32] = 32 floats with B = 1 from 'input'", "floats"));
 
     [Fact]
     public Task Empty_input_is_reported() => Verify(

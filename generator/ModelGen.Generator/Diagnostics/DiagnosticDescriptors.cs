@@ -36,6 +36,12 @@ internal static class DiagnosticDescriptors
     public const string LanguageVersionTooLowId = "MG0016";
     public const string ShapeMismatchId = "MG0017";
     public const string InvalidBatchSizeId = "MG0018";
+    public const string ModuleInputMismatchId = "MG0019";
+    public const string ModuleMisplacedId = "MG0020";
+    public const string PaddingIdxOutOfRangeId = "MG0021";
+    public const string ModuleNameCollisionId = "MG0022";
+    public const string ModulePropertyInvalidId = "MG0023";
+    public const string GraphWithoutModulesId = "MG0024";
 
     public static readonly DiagnosticDescriptor RequiredSizeMissing = new(
         RequiredSizeMissingId,
@@ -152,7 +158,7 @@ internal static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor ShapeMismatch = new(
         ShapeMismatchId,
         "A buffer's length does not fit the parameter's shape",
-        "'{0}' of {1} has {2} floats, but its shape {3} needs {4}",
+        "'{0}' of {1} has {2} {5}, but its shape {3} needs {4}",
         Category, DiagnosticSeverity.Error, isEnabledByDefault: true,
         description: "A buffer whose length is a compile-time constant cannot have the [TensorShape] that the generated method's parameter requires. See docs/diagnostics/MG0017.md.");
 
@@ -162,4 +168,46 @@ internal static class DiagnosticDescriptors
         "'{0}' of {1} is the batch size B and must be at least 1, but it is {2}",
         Category, DiagnosticSeverity.Error, isEnabledByDefault: true,
         description: "A constant batchSize below 1 makes the generated method throw ArgumentOutOfRangeException. See docs/diagnostics/MG0018.md.");
+
+    public static readonly DiagnosticDescriptor ModuleInputMismatch = new(
+        ModuleInputMismatchId,
+        "A module's input size differs from the features that flow into it",
+        "{0} of '{1}' must be {2}, the features per row that '{3}' passes on, but it is {4}",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true,
+        description: "In a [SequenceModel] graph each module reads what the module before it writes: D*Hout after a recurrent module, the same features after a reduction, out_features after a Linear. See docs/diagnostics/MG0019.md.");
+
+    public static readonly DiagnosticDescriptor ModuleMisplaced = new(
+        ModuleMisplacedId,
+        "A module cannot come at this place in the graph",
+        "'{0}' cannot come here: {1}",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true,
+        description: "Token ids exist only at a graph's input, so an Embedding must come first; a reduction needs a recurrent module before it and leaves no steps for another recurrent module or reduction; the first module must state the input size. See docs/diagnostics/MG0020.md.");
+
+    public static readonly DiagnosticDescriptor PaddingIdxOutOfRange = new(
+        PaddingIdxOutOfRangeId,
+        "PaddingIdx must lie inside the vocabulary",
+        "PaddingIdx must be in [-{0}, {0}) for NumEmbeddings = {0}, as PyTorch requires, but it is {1}",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true,
+        description: "nn.Embedding's padding_idx names a row of the embedding matrix: from 0 to num_embeddings - 1, or negative counting from the end. See docs/diagnostics/MG0021.md.");
+
+    public static readonly DiagnosticDescriptor ModuleNameCollision = new(
+        ModuleNameCollisionId,
+        "Two modules have the same state_dict name, or a name is not valid",
+        "'{0}' cannot have the state_dict name '{1}': {2}",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true,
+        description: "Each module's parameters are stored under its name, so names must be distinct, non-empty, without spaces and without a leading or trailing dot. See docs/diagnostics/MG0022.md.");
+
+    public static readonly DiagnosticDescriptor ModulePropertyInvalid = new(
+        ModulePropertyInvalidId,
+        "A module must be declared as a partial get-only instance property of the module's type",
+        "'{0}' holds [{1}] and must be declared as 'partial {2} {0} {{ get; }}': {3}",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true,
+        description: "ModelGen implements each module property in the generated part of the class, which C# allows only for a partial property declaration; its type is the module's view type. See docs/diagnostics/MG0023.md.");
+
+    public static readonly DiagnosticDescriptor GraphWithoutModules = new(
+        GraphWithoutModulesId,
+        "A sequence model needs its modules in one declaration",
+        "[SequenceModel] '{0}' {1}",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true,
+        description: "A graph applies the module properties of the declaration that carries [SequenceModel] in the order they are written, so it needs at least one, and modules in other parts of the class would have no defined order. See docs/diagnostics/MG0024.md.");
 }

@@ -7,9 +7,10 @@ using Microsoft.CodeAnalysis.Diagnostics;
 namespace ModelGen.Generator.Diagnostics;
 
 /// <summary>
-/// Reports what is wrong with a model declaration (MG0001–MG0016), at the attribute argument or identifier at
-/// fault. It runs the same <see cref="ModelValidation"/> as the generator, which generates nothing for a
-/// declaration with any error, so a ModelGen diagnostic is never followed by errors inside generated code.
+/// Reports what is wrong with a model declaration (MG0001–MG0016, and for <c>[SequenceModel]</c> graphs
+/// MG0019–MG0024), at the attribute argument or identifier at fault. It runs the same <see cref="ModelValidation"/>
+/// and <see cref="Graphs.GraphParser"/> as the generator, which generates nothing for a declaration with any
+/// error, so a ModelGen diagnostic is never followed by errors inside generated code.
 /// </summary>
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
 public sealed class ModelDeclarationAnalyzer : DiagnosticAnalyzer
@@ -33,6 +34,12 @@ public sealed class ModelDeclarationAnalyzer : DiagnosticAnalyzer
         DiagnosticDescriptors.TypeNameCollision,
         DiagnosticDescriptors.FileLocalType,
         DiagnosticDescriptors.LanguageVersionTooLow,
+        DiagnosticDescriptors.ModuleInputMismatch,
+        DiagnosticDescriptors.ModuleMisplaced,
+        DiagnosticDescriptors.PaddingIdxOutOfRange,
+        DiagnosticDescriptors.ModuleNameCollision,
+        DiagnosticDescriptors.ModulePropertyInvalid,
+        DiagnosticDescriptors.GraphWithoutModules,
     ];
 
     /// <inheritdoc/>
@@ -46,9 +53,10 @@ public sealed class ModelDeclarationAnalyzer : DiagnosticAnalyzer
             INamedTypeSymbol? lstm = start.Compilation.GetTypeByMetadataName(ModelValidation.LstmAttribute);
             INamedTypeSymbol? gru = start.Compilation.GetTypeByMetadataName(ModelValidation.GruAttribute);
             INamedTypeSymbol? rnn = start.Compilation.GetTypeByMetadataName(ModelValidation.RnnAttribute);
-            if (lstm is null && gru is null && rnn is null) return;
+            INamedTypeSymbol? graph = start.Compilation.GetTypeByMetadataName(Graphs.GraphParser.SequenceModelAttribute);
+            if (lstm is null && gru is null && rnn is null && graph is null) return;
             // A nested model is validated for itself and for each type that contains it; once is enough.
-            var results = new ConcurrentDictionary<INamedTypeSymbol, ModelValidationResult>(SymbolEqualityComparer.Default);
+            var results = new ConcurrentDictionary<INamedTypeSymbol, IReadOnlyList<ModelProblem>>(SymbolEqualityComparer.Default);
             bool IsModel(INamedTypeSymbol type)
             {
                 if (type.TypeKind != TypeKind.Class) return false;
@@ -57,7 +65,8 @@ public sealed class ModelDeclarationAnalyzer : DiagnosticAnalyzer
                     INamedTypeSymbol? attributeClass = attribute.AttributeClass;
                     if (SymbolEqualityComparer.Default.Equals(attributeClass, lstm)
                         || SymbolEqualityComparer.Default.Equals(attributeClass, gru)
-                        || SymbolEqualityComparer.Default.Equals(attributeClass, rnn))
+                        || SymbolEqualityComparer.Default.Equals(attributeClass, rnn)
+                        || SymbolEqualityComparer.Default.Equals(attributeClass, graph))
                     {
                         return true;
                     }
@@ -70,13 +79,18 @@ public sealed class ModelDeclarationAnalyzer : DiagnosticAnalyzer
                 var type = (INamedTypeSymbol)symbolContext.Symbol;
                 Compilation compilation = symbolContext.Compilation;
                 System.Threading.CancellationToken cancellation = symbolContext.CancellationToken;
-                ModelValidationResult Validate(INamedTypeSymbol model) =>
-                    results.GetOrAdd(model, m => ModelValidation.Validate(m, compilation, cancellation));
+                IReadOnlyList<ModelProblem> Validate(INamedTypeSymbol model) =>
+                    results.GetOrAdd(model, m =>
+                    {
+                        IReadOnlyList<ModelProblem> recurrent = ModelValidation.Validate(m, compilation, cancellation).Problems;
+                        IReadOnlyList<ModelProblem> graphs = Graphs.GraphParser.Parse(m, cancellation).Problems;
+                        return graphs.Count == 0 ? recurrent : [.. recurrent, .. graphs];
+                    });
 
                 // Each problem is reported while analysing the type whose declaration it points into.
                 if (IsModel(type))
                 {
-                    foreach (ModelProblem problem in Validate(type).Problems)
+                    foreach (ModelProblem problem in Validate(type))
                     {
                         if (problem.Owner is null) symbolContext.ReportDiagnostic(problem.ToDiagnostic());
                     }
@@ -87,7 +101,7 @@ public sealed class ModelDeclarationAnalyzer : DiagnosticAnalyzer
                     INamedTypeSymbol inner = nested.Pop();
                     foreach (INamedTypeSymbol deeper in inner.GetTypeMembers()) nested.Push(deeper);
                     if (!IsModel(inner)) continue;
-                    foreach (ModelProblem problem in Validate(inner).Problems)
+                    foreach (ModelProblem problem in Validate(inner))
                     {
                         if (SymbolEqualityComparer.Default.Equals(problem.Owner, type)) symbolContext.ReportDiagnostic(problem.ToDiagnostic());
                     }

@@ -25,7 +25,10 @@ internal sealed class ModelProblem(DiagnosticDescriptor descriptor, Location loc
 
     public object[] Arguments { get; } = arguments;
 
-    public Diagnostic ToDiagnostic() => Diagnostic.Create(Descriptor, Location, Arguments);
+    /// <summary>What a code fix needs to know, e.g. the value an argument should have.</summary>
+    public ImmutableDictionary<string, string?>? Properties { get; init; }
+
+    public Diagnostic ToDiagnostic() => Diagnostic.Create(Descriptor, Location, Properties, Arguments);
 
     public override string ToString() => ToDiagnostic().ToString();
 }
@@ -136,7 +139,7 @@ internal static class ModelValidation
         return problems.Count == 0 && !silentError ? new ModelValidationResult(spec, problems) : new ModelValidationResult(null, problems);
     }
 
-    private static void CheckDeclaration(INamedTypeSymbol type, TypeDeclarationSyntax primary,
+    internal static void CheckDeclaration(INamedTypeSymbol type, TypeDeclarationSyntax primary,
         List<TypeDeclarationSyntax> declarations, List<ModelProblem> problems, ref bool silentError)
     {
         foreach (TypeDeclarationSyntax declaration in declarations)
@@ -343,7 +346,7 @@ internal static class ModelValidation
     /// would repeat or depend on: its attribute lists, keyword, name and type parameters, the names of the
     /// namespaces. Errors in member bodies do not count: typing inside the class keeps its generated members.
     /// </summary>
-    private static bool IsIncomplete(TypeDeclarationSyntax declaration)
+    internal static bool IsIncomplete(TypeDeclarationSyntax declaration)
     {
         foreach (AttributeListSyntax list in declaration.AttributeLists)
         {
@@ -394,7 +397,7 @@ internal static class ModelValidation
     };
 
     /// <summary>The type's metadata name, e.g. <c>Demo.Outer`1+Model</c>.</summary>
-    private static string MetadataName(INamedTypeSymbol type)
+    internal static string MetadataName(INamedTypeSymbol type)
     {
         string name = type.MetadataName;
         for (INamedTypeSymbol? outer = type.ContainingType; outer is not null; outer = outer.ContainingType)
@@ -609,7 +612,7 @@ internal static class ModelValidation
             ? attributeClass.Name.Substring(0, attributeClass.Name.Length - "Attribute".Length)
             : attributeClass.Name;
 
-    private static string Keyword(INamedTypeSymbol type) => type switch
+    internal static string Keyword(INamedTypeSymbol type) => type switch
     {
         { IsRecord: true, TypeKind: TypeKind.Struct } => "record struct",
         { IsRecord: true } => "record",
@@ -619,7 +622,7 @@ internal static class ModelValidation
     };
 
     /// <summary>The name as a declaration writes it: keywords escaped, type parameters with their variance.</summary>
-    private static string NameWithTypeParameters(INamedTypeSymbol type) =>
+    internal static string NameWithTypeParameters(INamedTypeSymbol type) =>
         type.TypeParameters.Length == 0
             ? Identifier(type.Name)
             : Identifier(type.Name) + "<" + string.Join(", ", type.TypeParameters.Select(p => p.Variance switch

@@ -41,8 +41,12 @@ public sealed class TensorShapeAnalyzer : DiagnosticAnalyzer
         });
     }
 
-    private sealed class ShapedParameter(int ordinal, string name, string shape, ShapeDimension[] dimensions, int batchOrdinal, bool allowEmpty)
+    private sealed class ShapedParameter(int ordinal, string name, string shape, ShapeDimension[] dimensions, int batchOrdinal, bool allowEmpty,
+        string units)
     {
+        /// <summary>What the span holds, plural: <c>floats</c> or <c>ints</c> (token ids, lengths).</summary>
+        public string Units { get; } = units;
+
         public int Ordinal { get; } = ordinal;
         public string Name { get; } = name;
         public string Shape { get; } = shape;
@@ -116,7 +120,7 @@ public sealed class TensorShapeAnalyzer : DiagnosticAnalyzer
                 string? need = null;
                 if (unknown.Count == 0)
                 {
-                    if (length != fixedPart) need = $"{substituted} = {Lit(fixedPart)} floats";
+                    if (length != fixedPart) need = $"{substituted} = {Lit(fixedPart)} {parameter.Units}";
                 }
                 else
                 {
@@ -126,13 +130,13 @@ public sealed class TensorShapeAnalyzer : DiagnosticAnalyzer
                     {
                         if (length != fixedPart * product)
                         {
-                            need = $"{substituted} = {Lit(fixedPart * product)} floats";
+                            need = $"{substituted} = {Lit(fixedPart * product)} {parameter.Units}";
                             used.Add(key);
                         }
                     }
                     else if (fixedPart <= 0 || length == 0 || length % fixedPart != 0)
                     {
-                        need = $"{substituted}: a non-zero multiple of {Lit(fixedPart)} floats";
+                        need = $"{substituted}: a non-zero multiple of {Lit(fixedPart)} {parameter.Units}";
                     }
                     else if (unknown.Count == 1)
                     {
@@ -153,7 +157,7 @@ public sealed class TensorShapeAnalyzer : DiagnosticAnalyzer
                 if (origins.Count > 0) need += " with " + string.Join(" and ", origins);
                 if (parameter.AllowEmpty) need += ", or an empty span";
                 context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.ShapeMismatch, LocationOf(argument),
-                    parameter.Name, methodName, Lit(length), parameter.Shape, need));
+                    parameter.Name, methodName, Lit(length), parameter.Shape, need, parameter.Units));
             }
         }
 
@@ -182,7 +186,8 @@ public sealed class TensorShapeAnalyzer : DiagnosticAnalyzer
                             allowEmpty = empty;
                         }
                     }
-                    (shaped ??= []).Add(new ShapedParameter(parameter.Ordinal, parameter.Name, shape, dimensions, batchOrdinal, allowEmpty));
+                    string units = parameter.Type is INamedTypeSymbol { TypeArguments: [{ SpecialType: SpecialType.System_Int32 }] } ? "ints" : "floats";
+                    (shaped ??= []).Add(new ShapedParameter(parameter.Ordinal, parameter.Name, shape, dimensions, batchOrdinal, allowEmpty, units));
                 }
             }
             return shaped?.ToArray() ?? None;

@@ -39,6 +39,13 @@ public abstract class Optimizer
         Step(model.Parameters, model.Gradients);
     }
 
+    /// <summary>One update of a graph model's parameters from its gradients (through <see cref="ITrainableModel.EditParameters"/>).</summary>
+    public void Step(ITrainableModel model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        Step(model.EditParameters(), model.Gradients);
+    }
+
     /// <summary>One update of <paramref name="parameters"/> from <paramref name="gradients"/> (same length).</summary>
     public void Step(Span<float> parameters, ReadOnlySpan<float> gradients)
     {
