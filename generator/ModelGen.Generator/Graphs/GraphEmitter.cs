@@ -134,6 +134,21 @@ internal static class GraphEmitter
 
         public string Output(int i) => Camel(Modules[i].Property) + "Out";
 
+        /// <summary>Floats of recurrent state per sequence: every recurrent module's h (and c), in module order.</summary>
+        public int StateSize => Recurrent.Sum(r => r.StateLayers * (r.StateSize + (r.Cell == CellKind.Lstm ? r.HiddenSize : 0)));
+
+        /// <summary>Where module r's h_n (or c_n) starts in a state of one sequence (times B for B sequences).</summary>
+        public int StateOffset(RecurrentModule module, bool cell)
+        {
+            int offset = 0;
+            foreach (RecurrentModule r in Recurrent)
+            {
+                if (r == module) return offset + (cell ? r.StateLayers * r.StateSize : 0);
+                offset += r.StateLayers * (r.StateSize + (r.Cell == CellKind.Lstm ? r.HiddenSize : 0));
+            }
+            return -1;
+        }
+
         public string Rows(int i, bool output = true) => (output ? Shapes[i].OutPerStep : Shapes[i].PerStep) ? "rows" : "batch";
 
         /// <summary>What module i reads: the previous module's output, or the graph's input.</summary>
@@ -224,6 +239,12 @@ internal static class GraphEmitter
         _ => $"nn.{module.Kind}()",
     };
 
+    private static string StateDescription(Graph g) =>
+        g.Recurrent.Any()
+            ? string.Join(", then ", g.Recurrent.Select(r => $"{Xml(r.Name)}'s h_n <c>[{Lit(r.StateLayers)}, B, {Lit(r.StateSize)}]</c>"
+                + (r.Cell == CellKind.Lstm ? $" and c_n <c>[{Lit(r.StateLayers)}, B, {Lit(r.HiddenSize)}]</c>" : "")))
+            : "nothing (the graph has no recurrent module)";
+
     private static string Shape(Graph g, int i) =>
         g.Shapes[i].OutPerStep ? $"[B, T, {Lit(g.Shapes[i].OutFeatures)}]" : $"[B, {Lit(g.Shapes[i].OutFeatures)}]";
 
@@ -254,6 +275,12 @@ internal static class GraphEmitter
          .Line()
          .Line("/// <summary>Floats in the parameter buffer.</summary>")
          .Line($"public const int ParameterCount = {Lit(g.ParameterCount)};")
+         .Line()
+         .Line("/// <summary>")
+         .Line("/// Floats of recurrent state per sequence: a state of B sequences (the initial and final state of a forward")
+         .Line($"/// call, the streaming state) holds, module by module, {StateDescription(g)}.")
+         .Line("/// </summary>")
+         .Line($"public const int RecurrentStateSize = {Lit(g.StateSize)};")
          .Line()
          .Line("/// <summary>Every parameter tensor: its <c>state_dict</c> name, shape and offset, in <c>state_dict</c> order.</summary>")
          .Line($"public static global::System.Collections.Immutable.ImmutableArray<{Rt}ParameterInfo> ParameterTable {{ get; }} =")
@@ -373,6 +400,7 @@ internal static class GraphEmitter
     {
         yield return ("RecordedInput", g.Tokens ? "rows" : $"rows * {Lit(g.InputFeatures)}", true);
         yield return ("RecordedLengths", "batch", true);
+        if (g.StateSize > 0) yield return ("RecordedState", $"{Lit(g.StateSize)}L * batch", true);
         int scratch = 0;
         for (int i = 0; i < g.Modules.Count; i++)
         {
@@ -424,7 +452,8 @@ internal static class GraphEmitter
         w.Line($"private readonly {Rt}ModelBuffers _buffers = new(ParameterTable, Layout.PackedLength);")
          .Line($"private {Rt}SplitMix64 _dropoutRandom = new(0);")
          .Line("private ArenaPlan? _trained;")
-         .Line("private bool _trainedWithLengths;");
+         .Line("private bool _trainedWithLengths;")
+         .Line("private bool _trainedWithState;");
         if (g.Streams) w.Line("private int _streamBatch = 1;");
         w.Line();
     }
@@ -480,6 +509,8 @@ internal static class GraphEmitter
          .Line()
          .Line($"int {Rt}ISequenceModel.OutputSize => OutputSize;")
          .Line()
+         .Line($"int {Rt}ISequenceModel.RecurrentStateSize => RecurrentStateSize;")
+         .Line()
          .Line($"bool {Rt}ISequenceModel.OutputPerStep => {Bool(!g.ReducesTime)};")
          .Line()
          .Line(g.Tokens ? $"int {Rt}ITokenSequenceModel.VocabularySize => VocabularySize;" : $"int {Rt}IFeatureSequenceModel.InputSize => InputSize;")
@@ -487,6 +518,7 @@ internal static class GraphEmitter
          .Line("/// <summary>Restarts the dropout masks' generator: the same seed gives the same masks in the same training forwards.</summary>")
          .Line($"public void SeedDropout(ulong seed) => _dropoutRandom = new {Rt}SplitMix64(seed);")
          .Line();
+        if (g.Tokens) w.Line($"int {Rt}ITokenSequenceModel.PaddingIdx => {Lit(((EmbeddingModule)g.Modules[0]).PaddingIdx)};").Line();
 
         w.Line("/// <summary>")
          .Line("/// PyTorch's default initialisation from a seeded generator: embeddings N(0, 1) with the padding row zero,")
@@ -565,38 +597,49 @@ internal static class GraphEmitter
              .Line("/// <param name=\"batchSize\">B.</param>")
              .Line($"/// <param name=\"output\">The result <c>{output}</c>, overwritten.</param>")
              .Line("/// <param name=\"lengths\">Per-row lengths <c>[B]</c>, each from 1 to T; empty: every row has T steps.</param>")
+             .Line("/// <param name=\"initialState\">The recurrent modules' initial state <c>[RecurrentStateSize · B]</c>; empty: zeros.</param>")
+             .Line("/// <param name=\"finalState\">Their final state (at each row's last step), overwritten; empty to skip; may be")
+             .Line("/// <paramref name=\"initialState\"/> itself, to carry the state on.</param>")
              .Line($"public void {name}(")
              .Line($"    [{Rt}TensorShape(\"{notation}\", BatchParameter = \"batchSize\")] {InputType(g)} {input},")
              .Line("    int batchSize,")
              .Line($"    [{Rt}TensorShape(\"{output}\", BatchParameter = \"batchSize\")] {Sp}<float> output,")
-             .Line($"    [{Rt}TensorShape(\"[B]\", BatchParameter = \"batchSize\", AllowEmpty = true)] {Ros}<int> lengths = default)")
+             .Line($"    [{Rt}TensorShape(\"[B]\", BatchParameter = \"batchSize\", AllowEmpty = true)] {Ros}<int> lengths = default,")
+             .Line($"    {Ros}<float> initialState = default,")
+             .Line($"    {Sp}<float> finalState = default)")
              .Line("{")
-             .Line($"    int steps = Check({input}, batchSize, output, lengths);");
+             .Line($"    int steps = Check({input}, batchSize, output, lengths, initialState, finalState);");
             if (training)
             {
                 w.Line("    _trained = null;")
                  .Line("    var plan = new ArenaPlan(batchSize, steps, training: true);")
-                 .Line("    Run<global::ModelGen.Kernels.RecordCache>(plan, _buffers.TrainingArena(plan.Length), " + input + ", lengths, output, default);")
+                 .Line("    Run<global::ModelGen.Kernels.RecordCache>(plan, _buffers.TrainingArena(plan.Length), " + input + ", lengths, output, initialState, finalState);")
                  .Line("    _trained = plan;")
-                 .Line("    _trainedWithLengths = !lengths.IsEmpty;");
+                 .Line("    _trainedWithLengths = !lengths.IsEmpty;")
+                 .Line("    _trainedWithState = !initialState.IsEmpty;");
             }
             else
             {
                 w.Line("    var plan = new ArenaPlan(batchSize, steps, training: false);")
-                 .Line("    Run<global::ModelGen.Kernels.NoCache>(plan, _buffers.InferenceArena(plan.Length), " + input + ", lengths, output, default);");
+                 .Line("    Run<global::ModelGen.Kernels.NoCache>(plan, _buffers.InferenceArena(plan.Length), " + input + ", lengths, output, initialState, finalState);");
             }
             w.Line("}").Line();
         }
 
         // The checks shared by both.
         w.Line("/// <summary>Checks a forward call's arguments before anything is written, and returns T.</summary>")
-         .Open($"private int Check({InputType(g)} {input}, int batchSize, {Ros}<float> output, {Ros}<int> lengths)")
+         .Open($"private int Check({InputType(g)} {input}, int batchSize, {Ros}<float> output, {Ros}<int> lengths, {Ros}<float> initialState, {Ros}<float> finalState)")
          .Line($"int steps = {Rt}GraphChecks.Steps({input}.Length, batchSize, {Lit(g.InputFeatures)}, nameof({input}), \"{notation}\");")
          .Line($"{Rt}GraphChecks.Length(output.Length, (long)batchSize{(g.ReducesTime ? "" : " * steps")} * OutputSize, nameof(output), \"{output}\", "
             + (g.ReducesTime ? "$\"[{batchSize}, {OutputSize}]\"" : "$\"[{batchSize}, {steps}, {OutputSize}]\"") + ");")
          .Line($"{K}SequenceLengths.Check(lengths, batchSize, steps, nameof(lengths));");
         if (g.Tokens) w.Line($"{K}EmbeddingKernel<{SpecName(g.Modules[0])}>.CheckTokens(tokens, nameof(tokens));");
         else w.Line($"{Rt}GraphChecks.NoOverlap(output, nameof(output), input, nameof(input));");
+        w.Line($"{Rt}GraphChecks.State(initialState, nameof(initialState), batchSize, RecurrentStateSize);")
+         .Line($"{Rt}GraphChecks.State(finalState, nameof(finalState), batchSize, RecurrentStateSize);")
+         .Line($"{Rt}GraphChecks.NoOverlap(finalState, nameof(finalState), initialState, nameof(initialState), sameIsSafe: true);")
+         .Line($"{Rt}GraphChecks.NoOverlap(finalState, nameof(finalState), output, nameof(output));");
+        if (!g.Tokens) w.Line($"{Rt}GraphChecks.NoOverlap(finalState, nameof(finalState), input, nameof(input));");
         w.Line($"var plan = new ArenaPlan(batchSize, steps, training: true);")
          .Line("if (plan.Length > global::System.Array.MaxLength)")
          .Line("{")
@@ -615,7 +658,7 @@ internal static class GraphEmitter
          .Open("public void ResetState(int batchSize = 1)")
          .Line("if (batchSize < 1) throw new global::System.ArgumentOutOfRangeException(nameof(batchSize), batchSize, \"batchSize must be at least 1.\");")
          .Line("_streamBatch = batchSize;")
-         .Line("_buffers.StreamingState(StateLength(batchSize), reset: true);")
+         .Line("_buffers.StreamingState(RecurrentStateSize * batchSize, reset: true);")
          .Close().Line()
          .Line("/// <summary>")
          .Line("/// One step of every row of the stream: the graph on a sequence of one step, from the recurrent modules'")
@@ -634,12 +677,12 @@ internal static class GraphEmitter
         else w.Line($"    {Rt}GraphChecks.NoOverlap(output, nameof(output), input, nameof(input));");
         w.Line("    EnsurePacked();")
          .Line("    var plan = new ArenaPlan(batch, 1, training: false);")
-         .Line($"    Run<global::ModelGen.Kernels.NoCache>(plan, _buffers.InferenceArena(plan.Length), {input}, default, output, _buffers.StreamingState(StateLength(batch), reset: false));")
+         .Line($"    {Sp}<float> state = _buffers.StreamingState(RecurrentStateSize * batch, reset: false);")
+         .Line($"    Run<global::ModelGen.Kernels.NoCache>(plan, _buffers.InferenceArena(plan.Length), {input}, default, output, state, state);")
          .Line("}")
-         .Line();
-        string stateLength = string.Join(" + ", g.Recurrent.Select(r => Lit(r.StateLayers * (r.StateSize + (r.Cell == CellKind.Lstm ? r.HiddenSize : 0)))));
-        w.Line("/// <summary>Floats of the streaming state of B rows: h (and c) of every recurrent module.</summary>")
-         .Line($"private static int StateLength(int batch) => ({stateLength}) * batch;")
+         .Line()
+         .Line("/// <summary>The streaming state <c>[RecurrentStateSize · B]</c>, laid out as <see cref=\"RecurrentStateSize\"/> says.</summary>")
+         .Line($"public {Sp}<float> StreamingState => _buffers.CurrentStreamingState;")
          .Line();
     }
 
@@ -652,7 +695,8 @@ internal static class GraphEmitter
          .Line("/// The forward schedule: one kernel call per module, each on named slices of the arena. With RecordCache")
          .Line("/// (training) every module also keeps what its backward reads, and the input is recorded first.")
          .Line("/// </summary>")
-         .Line($"private void Run<TCache>(ArenaPlan a, {Sp}<float> arena, {InputType(g)} {input}, {Ros}<int> lengths, {Sp}<float> output, {Sp}<float> state)")
+         .Line($"private void Run<TCache>(ArenaPlan a, {Sp}<float> arena, {InputType(g)} {input}, {Ros}<int> lengths, {Sp}<float> output,")
+         .Line($"    {Ros}<float> initialState, {Sp}<float> finalState)")
          .Line("    where TCache : struct, global::ModelGen.Kernels.ICacheMode")
          .Line("{")
          .Line("    int batch = a.Batch, steps = a.Steps, rows = batch * steps;")
@@ -665,22 +709,17 @@ internal static class GraphEmitter
          .Line($"        {input} = recordedInput;")
          .Line($"        {Sp}<int> recordedLengths = global::System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>(arena.Slice(a.RecordedLengths, lengths.IsEmpty ? 0 : batch));")
          .Line("        lengths.CopyTo(recordedLengths);")
-         .Line("        lengths = recordedLengths;")
-         .Line("    }");
-        if (g.Streams)
+         .Line("        lengths = recordedLengths;");
+        if (g.StateSize > 0)
         {
-            int offset = 0;
-            foreach (RecurrentModule r in g.Recurrent)
-            {
-                w.Line($"    {Sp}<float> {Camel(r.Property)}State = state.IsEmpty ? default : state.Slice({Lit(offset)} * batch, {Lit(r.StateLayers * r.StateSize)} * batch);");
-                offset += r.StateLayers * r.StateSize;
-                if (r.Cell == CellKind.Lstm)
-                {
-                    w.Line($"    {Sp}<float> {Camel(r.Property)}Cell = state.IsEmpty ? default : state.Slice({Lit(offset)} * batch, {Lit(r.StateLayers * r.HiddenSize)} * batch);");
-                    offset += r.StateLayers * r.HiddenSize;
-                }
-            }
+            w.Line("        if (!initialState.IsEmpty)")
+             .Line("        {")
+             .Line($"            {Sp}<float> recordedState = arena.Slice(a.RecordedState, RecurrentStateSize * batch);")
+             .Line("            initialState.CopyTo(recordedState);")
+             .Line("            initialState = recordedState;")
+             .Line("        }");
         }
+        w.Line("    }");
         for (int i = 0; i < g.Modules.Count; i++)
         {
             ModuleSpec m = g.Modules[i];
@@ -703,17 +742,21 @@ internal static class GraphEmitter
                 case RecurrentModule r:
                 {
                     string state = Camel(m.Property);
-                    w.Line($"    {Sp}<float> {state}HN = arena.Slice(a.{bare}HN, {Lit(r.StateLayers * r.StateSize)} * batch);");
-                    if (r.Cell == CellKind.Lstm) w.Line($"    {Sp}<float> {state}CN = arena.Slice(a.{bare}CN, {Lit(r.StateLayers * r.HiddenSize)} * batch);");
-                    string h = g.Streams ? $"{state}State.IsEmpty ? {state}HN : {state}State" : $"{state}HN";
-                    string c = r.Cell != CellKind.Lstm ? "default" : g.Streams ? $"{state}Cell.IsEmpty ? {state}CN : {state}Cell" : $"{state}CN";
+                    bool lstm = r.Cell == CellKind.Lstm;
+                    w.Line($"    {Sp}<float> {state}HN = arena.Slice(a.{bare}HN, {StateSlice(r, cell: false)});");
+                    if (lstm) w.Line($"    {Sp}<float> {state}CN = arena.Slice(a.{bare}CN, {StateSlice(r, cell: true)});");
                     Call(w, "    ", $"{Kernel(m)}.Forward<TCache>",
                         $"packed.Slice(Layout.Packed{bare}, {Kernel(m)}.PackedLength)",
                         $"input: {x}", "lengths", "batch", "steps", $"output: {y}",
-                        $"h0: {(g.Streams ? state + "State" : "default")}", $"c0: {(g.Streams && r.Cell == CellKind.Lstm ? state + "Cell" : "default")}",
-                        $"hN: {h}", $"cN: {c}",
+                        $"h0: {CallerState(g, r, "initialState", cell: false)}", $"c0: {(lstm ? CallerState(g, r, "initialState", cell: true) : "default")}",
+                        $"hN: {state}HN", $"cN: {(lstm ? state + "CN" : "default")}",
                         $"arena: arena.Slice(a.{bare}Work, (int){Kernel(m)}.ArenaLength(batch, steps, TCache.Enabled))",
                         $"dropout: {Float(r.Dropout)}", "ref _dropoutRandom");
+                    w.Line("    if (!finalState.IsEmpty)")
+                     .Line("    {")
+                     .Line($"        {state}HN.CopyTo(finalState.Slice({Lit(g.StateOffset(r, cell: false))} * batch));");
+                    if (lstm) w.Line($"        {state}CN.CopyTo(finalState.Slice({Lit(g.StateOffset(r, cell: true))} * batch));");
+                    w.Line("    }");
                     break;
                 }
                 case LinearModule l:
@@ -754,6 +797,14 @@ internal static class GraphEmitter
          .Line();
     }
 
+    /// <summary>Floats of module r's h_n (or c_n) for B sequences, as an expression.</summary>
+    private static string StateSlice(RecurrentModule r, bool cell) =>
+        $"{Lit(r.StateLayers * (cell ? r.HiddenSize : r.StateSize))} * batch";
+
+    /// <summary>Module r's part of a caller's state span (empty when the span is).</summary>
+    private static string CallerState(Graph g, RecurrentModule r, string span, bool cell) =>
+        $"{span}.IsEmpty ? default : {span}.Slice({Lit(g.StateOffset(r, cell))} * batch, {StateSlice(r, cell)})";
+
     private static string RecordedInput(Graph g) => g.Tokens
         ? "global::System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>(arena.Slice(a.RecordedInput, rows))"
         : $"arena.Slice(a.RecordedInput, rows * {Lit(g.InputFeatures)})";
@@ -773,9 +824,14 @@ internal static class GraphEmitter
          .Line("/// </summary>")
          .Line($"/// <param name=\"upstream\">dL/d(output) <c>{output}</c>.</param>");
         if (features) w.Line($"/// <param name=\"inputGradient\">dL/d(input) <c>[B, T, {Lit(g.InputFeatures)}]</c>, overwritten; empty to skip.</param>");
-        w.Line("public void Backward(")
-         .Line($"    [{Rt}TensorShape(\"{output}\")] {Ros}<float> upstream{(features ? "," : ")")}");
-        if (features) w.Line($"    [{Rt}TensorShape(\"[B, T, {Lit(g.InputFeatures)}]\", AllowEmpty = true)] {Sp}<float> inputGradient = default)");
+        w.Line("/// <param name=\"finalStateGradient\">dL/d(final state) <c>[RecurrentStateSize · B]</c>, e.g. from a decoder that")
+         .Line("/// started from it; empty: zero.</param>")
+         .Line("/// <param name=\"initialStateGradient\">dL/d(initial state) <c>[RecurrentStateSize · B]</c>, overwritten; empty to skip.</param>")
+         .Line("public void Backward(")
+         .Line($"    [{Rt}TensorShape(\"{output}\")] {Ros}<float> upstream,");
+        if (features) w.Line($"    [{Rt}TensorShape(\"[B, T, {Lit(g.InputFeatures)}]\", AllowEmpty = true)] {Sp}<float> inputGradient = default,");
+        w.Line($"    {Ros}<float> finalStateGradient = default,")
+         .Line($"    {Sp}<float> initialStateGradient = default)");
         w.Line("{")
          .Line("    if (_trained is not ArenaPlan a)")
          .Line("    {")
@@ -788,15 +844,21 @@ internal static class GraphEmitter
         {
             w.Line($"    if (!inputGradient.IsEmpty) {Rt}GraphChecks.Length(inputGradient.Length, (long)rows * InputSize, nameof(inputGradient), \"[B, T, {Lit(g.InputFeatures)}]\", $\"[{{batch}}, {{steps}}, {{InputSize}}]\");");
         }
-        w.Line($"    {Sp}<float> arena = _buffers.RecordedTrainingArena, gradients = _buffers.Gradients;")
+        w.Line($"    {Rt}GraphChecks.State(finalStateGradient, nameof(finalStateGradient), batch, RecurrentStateSize);")
+         .Line($"    {Rt}GraphChecks.State(initialStateGradient, nameof(initialStateGradient), batch, RecurrentStateSize);")
+         .Line($"    {Sp}<float> arena = _buffers.RecordedTrainingArena, gradients = _buffers.Gradients;")
          .Line($"    {Ros}<float> parameters = _buffers.Parameters;")
-         .Line($"    {Rt}GraphChecks.NoOverlap(gradients, nameof(Gradients), upstream, nameof(upstream));");
+         .Line($"    {Rt}GraphChecks.NoOverlap(gradients, nameof(Gradients), upstream, nameof(upstream));")
+         .Line($"    {Rt}GraphChecks.NoOverlap(initialStateGradient, nameof(initialStateGradient), upstream, nameof(upstream));")
+         .Line($"    {Rt}GraphChecks.NoOverlap(initialStateGradient, nameof(initialStateGradient), finalStateGradient, nameof(finalStateGradient));")
+         .Line($"    {Rt}GraphChecks.NoOverlap(initialStateGradient, nameof(initialStateGradient), gradients, nameof(Gradients));");
         if (features)
         {
             w.Line($"    {Rt}GraphChecks.NoOverlap(inputGradient, nameof(inputGradient), upstream, nameof(upstream));");
         }
             w.Line($"    {Ros}<{(g.Tokens ? "int" : "float")}> {InputName(g)} = {RecordedInput(g)};")
          .Line($"    {Ros}<int> lengths = _trainedWithLengths ? global::System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>(arena.Slice(a.RecordedLengths, batch)) : default;");
+        if (g.StateSize > 0) w.Line($"    {Ros}<float> initialState = _trainedWithState ? arena.Slice(a.RecordedState, RecurrentStateSize * batch) : default;");
         // The forward outputs.
         for (int i = 0; i < g.Modules.Count; i++)
         {
@@ -830,14 +892,20 @@ internal static class GraphEmitter
                     break;
                 case RecurrentModule r:
                 {
-                    bool fromHidden = g.FeedsFinalHidden(i);
+                    bool fromHidden = g.FeedsFinalHidden(i), lstm = r.Cell == CellKind.Lstm;
                     string dOutput = fromHidden ? "default" : dy;
-                    string dHN = fromHidden ? $"arena.Slice(a.{bare}HNGradient, {Lit(r.StateLayers * r.StateSize)} * batch)" : "default";
+                    string state = Camel(m.Property);
+                    // dL/dh_n: from the reduction that read h_n, and from the caller's final-state gradient.
+                    string fromReduction = fromHidden ? $"arena.Slice(a.{bare}HNGradient, {StateSlice(r, cell: false)})" : "default";
+                    Call(w, "    ", $"{Ros}<float> {state}HNGradient = {Rt}GraphChecks.AddStateGradient",
+                        fromReduction, CallerState(g, r, "finalStateGradient", cell: false), fromReduction);
                     Call(w, "    ", $"{Kernel(m)}.Backward",
                         ModuleSlice("parameters", g, i), ModuleSlice("gradients", g, i),
-                        $"input: {x}", "lengths", "batch", "steps", "h0: default", "c0: default",
-                        $"dOutput: {dOutput}", $"dHN: {dHN}", "dCN: default",
-                        $"dInput: {dx}", "dH0: default", "dC0: default",
+                        $"input: {x}", "lengths", "batch", "steps",
+                        $"h0: {CallerState(g, r, "initialState", cell: false)}", $"c0: {(lstm ? CallerState(g, r, "initialState", cell: true) : "default")}",
+                        $"dOutput: {dOutput}", $"dHN: {state}HNGradient", $"dCN: {(lstm ? CallerState(g, r, "finalStateGradient", cell: true) : "default")}",
+                        $"dInput: {dx}",
+                        $"dH0: {CallerState(g, r, "initialStateGradient", cell: false)}", $"dC0: {(lstm ? CallerState(g, r, "initialStateGradient", cell: true) : "default")}",
                         $"arena: arena.Slice(a.{bare}Work, (int){Kernel(m)}.ArenaLength(batch, steps, training: true))");
                     break;
                 }

@@ -35,9 +35,33 @@ public static class GraphChecks
         }
     }
 
-    /// <summary>Throws when a span the call writes overlaps one it reads.</summary>
-    public static void NoOverlap(ReadOnlySpan<float> written, string writtenName, ReadOnlySpan<float> read, string readName) =>
-        ArgumentChecks.NoOverlap(written, writtenName, read, readName);
+    /// <summary>Throws when a span the call writes overlaps one it reads (unless they are the very same span and <paramref name="sameIsSafe"/>).</summary>
+    public static void NoOverlap(ReadOnlySpan<float> written, string writtenName, ReadOnlySpan<float> read, string readName, bool sameIsSafe = false) =>
+        ArgumentChecks.NoOverlap(written, writtenName, read, readName, sameIsSafe);
+
+    /// <summary>Throws unless a recurrent state span is empty or holds <paramref name="stateSize"/> floats per sequence.</summary>
+    public static void State(ReadOnlySpan<float> state, string argument, int batchSize, int stateSize)
+    {
+        long expected = (long)stateSize * batchSize;
+        if (!state.IsEmpty && state.Length != expected)
+        {
+            throw new ArgumentException(
+                $"{argument}: expected [RecurrentStateSize · B] = [{stateSize} · {batchSize}] ({expected} floats) or empty, got {state.Length} floats.", argument);
+        }
+    }
+
+    /// <summary>
+    /// dL/dh_n of a recurrent module from both places it can come from: the graph (a FinalHidden reduction) and
+    /// the caller (a final-state gradient). Either may be empty; when both are there, their sum is written into
+    /// <paramref name="sum"/> (which may be <paramref name="fromGraph"/> itself) and returned.
+    /// </summary>
+    public static ReadOnlySpan<float> AddStateGradient(ReadOnlySpan<float> fromGraph, ReadOnlySpan<float> fromCaller, Span<float> sum)
+    {
+        if (fromCaller.IsEmpty) return fromGraph;
+        if (fromGraph.IsEmpty) return fromCaller;
+        for (int i = 0; i < fromGraph.Length; i++) sum[i] = fromGraph[i] + fromCaller[i];
+        return sum[..fromGraph.Length];
+    }
 
     /// <summary>Every value uniform in ±<paramref name="bound"/>, in order (PyTorch's default for recurrent and linear modules).</summary>
     public static void InitializeUniform(Span<float> values, float bound, ref SplitMix64 random)

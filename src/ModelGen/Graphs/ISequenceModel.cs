@@ -36,6 +36,12 @@ public interface ISequenceModel : ITrainableModel
     /// <summary>Features of the output per step (or per sequence when <see cref="OutputPerStep"/> is false).</summary>
     int OutputSize { get; }
 
+    /// <summary>
+    /// Floats of recurrent state per sequence (the initial and final state of a forward call, the streaming state):
+    /// every recurrent module's h_n <c>[L·D, B, Hout]</c>, then for an LSTM its c_n <c>[L·D, B, H]</c>, in module order.
+    /// </summary>
+    int RecurrentStateSize { get; }
+
     /// <summary>Whether the output has a row per step <c>[B, T, O]</c> (false: one per sequence, <c>[B, O]</c>, after a reduction).</summary>
     bool OutputPerStep { get; }
 
@@ -58,14 +64,19 @@ public interface ITokenSequenceModel : ISequenceModel
     /// <summary>Token ids run from 0 to VocabularySize − 1.</summary>
     int VocabularySize { get; }
 
+    /// <summary>The Embedding's <c>padding_idx</c> (the token to fill padding positions with), or -1 for none.</summary>
+    int PaddingIdx { get; }
+
     /// <summary>The forward pass; see the generated method.</summary>
-    void Forward(ReadOnlySpan<int> tokens, int batchSize, Span<float> output, ReadOnlySpan<int> lengths = default);
+    void Forward(ReadOnlySpan<int> tokens, int batchSize, Span<float> output, ReadOnlySpan<int> lengths = default,
+        ReadOnlySpan<float> initialState = default, Span<float> finalState = default);
 
     /// <summary>The forward pass that records what <see cref="Backward"/> reads.</summary>
-    void TrainForward(ReadOnlySpan<int> tokens, int batchSize, Span<float> output, ReadOnlySpan<int> lengths = default);
+    void TrainForward(ReadOnlySpan<int> tokens, int batchSize, Span<float> output, ReadOnlySpan<int> lengths = default,
+        ReadOnlySpan<float> initialState = default, Span<float> finalState = default);
 
-    /// <summary>Backpropagation from dL/d(output) of the last training forward.</summary>
-    void Backward(ReadOnlySpan<float> upstream);
+    /// <summary>Backpropagation from dL/d(output) (and dL/d(final state)) of the last training forward.</summary>
+    void Backward(ReadOnlySpan<float> upstream, ReadOnlySpan<float> finalStateGradient = default, Span<float> initialStateGradient = default);
 }
 
 /// <summary>A graph that reads feature vectors <c>[B, T, I]</c>.</summary>
@@ -75,11 +86,14 @@ public interface IFeatureSequenceModel : ISequenceModel
     int InputSize { get; }
 
     /// <summary>The forward pass; see the generated method.</summary>
-    void Forward(ReadOnlySpan<float> input, int batchSize, Span<float> output, ReadOnlySpan<int> lengths = default);
+    void Forward(ReadOnlySpan<float> input, int batchSize, Span<float> output, ReadOnlySpan<int> lengths = default,
+        ReadOnlySpan<float> initialState = default, Span<float> finalState = default);
 
     /// <summary>The forward pass that records what <see cref="Backward"/> reads.</summary>
-    void TrainForward(ReadOnlySpan<float> input, int batchSize, Span<float> output, ReadOnlySpan<int> lengths = default);
+    void TrainForward(ReadOnlySpan<float> input, int batchSize, Span<float> output, ReadOnlySpan<int> lengths = default,
+        ReadOnlySpan<float> initialState = default, Span<float> finalState = default);
 
-    /// <summary>Backpropagation from dL/d(output) of the last training forward; writes dL/d(input) unless empty.</summary>
-    void Backward(ReadOnlySpan<float> upstream, Span<float> inputGradient = default);
+    /// <summary>Backpropagation from dL/d(output) (and dL/d(final state)) of the last training forward; writes dL/d(input) unless empty.</summary>
+    void Backward(ReadOnlySpan<float> upstream, Span<float> inputGradient = default,
+        ReadOnlySpan<float> finalStateGradient = default, Span<float> initialStateGradient = default);
 }
