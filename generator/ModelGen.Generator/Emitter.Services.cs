@@ -6,17 +6,6 @@ namespace ModelGen.Generator;
 // InferenceContext classes, whose inference methods carry the same shapes as the model's.
 internal static partial class Emitter
 {
-    /// <summary>The members that <see cref="WriteServices"/> declares on the model type (nested types included).</summary>
-    private static IEnumerable<GeneratedMember> ServiceMembers()
-    {
-        yield return GeneratedMember.Method("Summary");
-        yield return GeneratedMember.Override("ToString");
-        yield return GeneratedMember.Method("ShareWeights");
-        yield return GeneratedMember.Method("ModelGen.IRecurrentModel.ShareWeights");
-        yield return GeneratedMember.Other("SharedWeights");
-        yield return GeneratedMember.Other("InferenceContext");
-    }
-
     /// <summary>The context interface of the model's kind; the others come with it.</summary>
     private static string ContextInterface(ModelSpec spec) => (spec.OutputSize > 0, spec.Bidirectional) switch
     {

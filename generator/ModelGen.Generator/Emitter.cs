@@ -177,10 +177,11 @@ internal static partial class Emitter
 
         string iface = Rt + "IRecurrentModel";
         w.Line($"{Rt}CellKind {iface}.Cell => {Rt}CellKind.{spec.Cell};");
-        foreach (string name in new[] { "InputSize", "HiddenSize", "NumLayers", "NumDirections", "StateSize", "OutputFeatures", "OutputSize", "ParameterCount" })
+        foreach (string name in new[] { "InputSize", "HiddenSize", "NumLayers", "NumDirections", "StateSize", "OutputFeatures", "OutputSize" })
         {
             w.Line($"int {iface}.{name} => {name};");
         }
+        w.Line($"int {Rt}ITrainableModel.ParameterCount => ParameterCount;");
         w.Line();
     }
 
@@ -190,16 +191,22 @@ internal static partial class Emitter
          .Line($"public static global::System.Collections.Immutable.ImmutableArray<{Rt}ParameterInfo> ParameterTable => {Rt}RecurrentModel<ModelSpec>.ParameterTable;")
          .Line($"global::System.Collections.Generic.IReadOnlyList<{Rt}ParameterInfo> {Rt}IRecurrentModel.ParameterTable => ParameterTable;")
          .Line()
-         .Line("/// <summary>All parameters in one buffer, laid out as <see cref=\"ParameterTable\"/> says.</summary>")
-         .Line($"public {Out} Parameters => _modelGenCore.Parameters;")
+         .Line("/// <summary>All parameters in one buffer, laid out as <see cref=\"ParameterTable\"/> says; reading them changes nothing.</summary>")
+         .Line($"public {In} Parameters => _modelGenCore.Parameters;")
+         .Line()
+         .Line("/// <inheritdoc cref=\"global::ModelGen.ITrainableModel.EditParameters\"/>")
+         .Line($"public {Out} EditParameters() => _modelGenCore.EditParameters();")
+         .Line()
+         .Line("/// <inheritdoc cref=\"global::ModelGen.ITrainableModel.MarkParametersChanged\"/>")
+         .Line("public void MarkParametersChanged() => _modelGenCore.MarkParametersChanged();")
          .Line()
          .Line("/// <inheritdoc cref=\"global::ModelGen.IRecurrentModel.GetParameter\"/>")
-         .Line($"public {Out} GetParameter(string name) => _modelGenCore.GetParameter(name);")
+         .Line($"public {In} GetParameter(string name) => _modelGenCore.GetParameter(name);")
          .Line();
         foreach (TensorSlot slot in g.Tensors)
         {
             w.Line($"/// <summary><c>{slot.Name}</c> <c>{ShapeText(slot.Shape)}</c>: {Describe(spec, slot.Name)}.</summary>")
-             .Line($"public {Out} {AccessorName(slot.Name)} => _modelGenCore.Parameters.Slice({Lit(slot.Offset)}, {Lit(slot.Length)});");
+             .Line($"public {In} {AccessorName(slot.Name)} => _modelGenCore.Parameters.Slice({Lit(slot.Offset)}, {Lit(slot.Length)});");
         }
         w.Line();
     }
@@ -493,87 +500,6 @@ internal static partial class Emitter
             return bare.Length > 0 && bare.All(c => c is >= 'a' and <= 'z');
         });
 
-    /// <summary>
-    /// The members that <see cref="Emit"/> declares on the model type, for the checks that no user or inherited
-    /// member collides with them. Must list exactly what <see cref="Emit"/> writes (a test compares them).
-    /// </summary>
-    public static IEnumerable<GeneratedMember> GeneratedMembers(ModelSpec spec)
-    {
-        bool lstm = spec.Cell == CellKind.Lstm;
-        const string Iface = "ModelGen.IRecurrentModel.";
-        const string Stream = "global::System.IO.Stream";
-        yield return GeneratedMember.Other("ModelSpec");
-        yield return GeneratedMember.Other("_modelGenCore");
-        foreach (GeneratedMember member in ServiceMembers()) yield return member;
-        foreach (string constant in new[] { "InputSize", "HiddenSize", "NumLayers", "NumDirections" }) yield return GeneratedMember.Other(constant);
-        if (lstm) yield return GeneratedMember.Other("ProjSize");
-        foreach (string constant in new[] { "StateSize", "OutputFeatures", "OutputSize", "GateCount", "ParameterCount" }) yield return GeneratedMember.Other(constant);
-        foreach (string name in new[] { "Cell", "InputSize", "HiddenSize", "NumLayers", "NumDirections", "StateSize", "OutputFeatures", "OutputSize", "ParameterCount", "ParameterTable" })
-        {
-            yield return GeneratedMember.Other(Iface + name);
-        }
-        yield return GeneratedMember.Other("ParameterTable");
-        yield return GeneratedMember.Other("Parameters");
-        yield return GeneratedMember.Method("GetParameter", "string");
-        foreach (TensorSlot slot in spec.Layout().Tensors) yield return GeneratedMember.Other(AccessorName(slot.Name));
-
-        foreach (string name in new[] { "Forward", "TrainForward" })
-        {
-            yield return GeneratedMember.Method(name, In, "int", Out);
-            if (lstm)
-            {
-                yield return GeneratedMember.Method(name, In, "int", Out, In, In, Out, Out);
-            }
-            else
-            {
-                yield return GeneratedMember.Method(name, In, "int", Out, In, Out);
-                yield return GeneratedMember.Method(Iface + name, In, "int", Out, In, In, Out, Out);
-            }
-        }
-        if (spec.OutputSize > 0)
-        {
-            foreach (string name in new[] { "PredictLast", "PredictSequence" })
-            {
-                yield return lstm ? GeneratedMember.Method(name, In, "int", Out, In, In) : GeneratedMember.Method(name, In, "int", Out, In);
-                if (!lstm) yield return GeneratedMember.Method("ModelGen.IHeadModel." + name, In, "int", Out, In, In);
-            }
-            foreach (string name in new[] { "TrainPredictLast", "TrainPredictSequence" })
-            {
-                yield return lstm ? GeneratedMember.Method(name, In, "int", Out, In, In, Out, Out) : GeneratedMember.Method(name, In, "int", Out, In, Out);
-                if (!lstm) yield return GeneratedMember.Method("ModelGen.IHeadModel." + name, In, "int", Out, In, In, Out, Out);
-            }
-        }
-        yield return GeneratedMember.Other("Gradients");
-        yield return GeneratedMember.Method("ZeroGradients");
-        yield return GeneratedMember.Other("Dropout");
-        yield return GeneratedMember.Method("SeedDropout", "ulong");
-        if (lstm)
-        {
-            yield return GeneratedMember.Method("Backward", In, Out, Out, Out);
-        }
-        else
-        {
-            yield return GeneratedMember.Method("Backward", In, Out, Out);
-            yield return GeneratedMember.Method(Iface + "Backward", In, Out, Out, Out);
-        }
-        if (!spec.Bidirectional)
-        {
-            yield return GeneratedMember.Other("StreamBatchSize");
-            yield return GeneratedMember.Method("ResetState", "int");
-            yield return GeneratedMember.Other("HiddenState");
-            yield return GeneratedMember.Other(lstm ? "CellState" : "ModelGen.IStreamingModel.CellState");
-            yield return GeneratedMember.Method("Step", In, Out);
-            if (spec.OutputSize > 0) yield return GeneratedMember.Method("StepPredict", In, Out);
-        }
-        yield return GeneratedMember.Method("InitializeParameters", "ulong");
-        yield return GeneratedMember.Method("LoadSafetensors", Stream, "bool");
-        yield return GeneratedMember.Method("LoadSafetensors", "string", "bool");
-        yield return GeneratedMember.Method("LoadSafetensors", Stream, "global::ModelGen.LoadOptions");
-        yield return GeneratedMember.Method("LoadSafetensors", "string", "global::ModelGen.LoadOptions");
-        yield return GeneratedMember.Method("SaveSafetensors", Stream);
-        yield return GeneratedMember.Method("SaveSafetensors", "string");
-    }
-
     /// <summary><c>rnn.weight_ih_l0_reverse</c> → <c>WeightIhL0Reverse</c>; <c>head.bias</c> → <c>HeadBias</c>.</summary>
     public static string AccessorName(string name)
     {
@@ -635,36 +561,3 @@ internal static partial class Emitter
 /// interface's full name, a dot and the member's name) and, for a method, its parameter types as written with
 /// <c>global::</c> (null for anything else).
 /// </summary>
-internal sealed class GeneratedMember
-{
-    private GeneratedMember(string name, string[]? parameterTypes, bool isOverride = false)
-    {
-        Name = name;
-        ParameterTypes = parameterTypes;
-        IsOverride = isOverride;
-    }
-
-    public string Name { get; }
-
-    public string[]? ParameterTypes { get; }
-
-    public bool IsMethod => ParameterTypes is not null;
-
-    /// <summary>Whether this is an explicit interface implementation (its name holds the interface's).</summary>
-    public bool IsExplicitImplementation => Name.IndexOf('.') >= 0;
-
-    /// <summary>Whether this method overrides an inherited virtual one (<c>ToString</c>) rather than hiding it.</summary>
-    public bool IsOverride { get; }
-
-    public static GeneratedMember Other(string name) => new(name, null);
-
-    public static GeneratedMember Method(string name, params string[] parameterTypes) => new(name, parameterTypes);
-
-    public static GeneratedMember Override(string name, params string[] parameterTypes) => new(name, parameterTypes, isOverride: true);
-
-    /// <summary>The member as a message shows it, e.g. <c>Forward(ReadOnlySpan&lt;float&gt;, int, Span&lt;float&gt;)</c>.</summary>
-    public override string ToString() =>
-        IsMethod
-            ? $"{Name}({string.Join(", ", ParameterTypes!.Select(t => t.Replace("global::System.IO.", "").Replace("global::System.", "")))})"
-            : Name;
-}

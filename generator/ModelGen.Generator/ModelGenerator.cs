@@ -23,7 +23,7 @@ public sealed class ModelGenerator : IIncrementalGenerator
                 Graphs.GraphParser.SequenceModelAttribute,
                 predicate: static (node, _) => node is Microsoft.CodeAnalysis.CSharp.Syntax.ClassDeclarationSyntax,
                 transform: static (syntax, cancellation) => syntax.TargetSymbol is INamedTypeSymbol type
-                    ? Graphs.GraphParser.Parse(type, cancellation).Output
+                    ? Graphs.GraphParser.Parse(type, syntax.SemanticModel.Compilation, cancellation).Output
                     : null)
             .WithTrackingName(TrackingNames.GraphSpecs)
             .Where(static spec => spec is not null)

@@ -12,7 +12,7 @@ namespace ModelGen;
 /// <para>Thread safety: a model is not thread-safe, not even for inference; for many threads, share its weights
 /// (<see cref="ShareWeights"/>) and give each thread its own <see cref="IInferenceContext"/>.</para>
 /// </remarks>
-public interface IRecurrentModel
+public interface IRecurrentModel : ITrainableModel
 {
     /// <summary>The cell.</summary>
     CellKind Cell { get; }
@@ -38,18 +38,12 @@ public interface IRecurrentModel
     /// <summary>O: outputs of the linear head, 0 when the model has none.</summary>
     int OutputSize { get; }
 
-    /// <summary>Number of floats in <see cref="Parameters"/>.</summary>
-    int ParameterCount { get; }
-
-    /// <summary>The tensors of <see cref="Parameters"/> in PyTorch's <c>state_dict</c> order.</summary>
+    /// <summary>The tensors of <see cref="ITrainableModel.Parameters"/> in PyTorch's <c>state_dict</c> order.</summary>
     IReadOnlyList<ParameterInfo> ParameterTable { get; }
 
-    /// <summary>All parameters in one contiguous buffer, laid out as <see cref="ParameterTable"/> says.</summary>
-    Span<float> Parameters { get; }
-
-    /// <summary>The slice of <see cref="Parameters"/> holding the tensor of that PyTorch name.</summary>
+    /// <summary>The slice of <see cref="ITrainableModel.Parameters"/> holding the tensor of that PyTorch name.</summary>
     /// <exception cref="KeyNotFoundException">The model has no tensor of that name.</exception>
-    Span<float> GetParameter(string name);
+    ReadOnlySpan<float> GetParameter(string name);
 
     /// <summary>
     /// Runs the recurrent layers over <paramref name="input"/> <c>[B, T, I]</c> and writes <paramref name="output"/>
@@ -80,15 +74,6 @@ public interface IRecurrentModel
     ModelSummary Summary();
 
     /// <summary>
-    /// Gradients of the loss with respect to every parameter, laid out like <see cref="Parameters"/>.
-    /// <see cref="Backward"/> adds to them (as PyTorch's autograd accumulates into <c>.grad</c>).
-    /// </summary>
-    Span<float> Gradients { get; }
-
-    /// <summary>Sets every gradient to zero (<c>optimizer.zero_grad()</c>).</summary>
-    void ZeroGradients();
-
-    /// <summary>
     /// PyTorch's <c>dropout</c> between stacked layers, applied by training forwards only: each output of every
     /// layer but the last is zeroed with this probability and the rest scaled by 1/(1 − p). Default 0.
     /// </summary>
@@ -106,7 +91,7 @@ public interface IRecurrentModel
 
     /// <summary>
     /// Backpropagation through time from the last training forward, given the gradient of the loss with respect
-    /// to what that forward returned. Adds to <see cref="Gradients"/>; writes the gradients with respect to the
+    /// to what that forward returned. Adds to <see cref="ITrainableModel.Gradients"/>; writes the gradients with respect to the
     /// input and the initial state into the spans that are not empty.
     /// </summary>
     /// <param name="upstream">dL/d(output) <c>[B, T, D*Hout]</c>, dL/d(prediction) <c>[B, O]</c> or

@@ -24,7 +24,7 @@ public class SubnormalBench
         var bench = BenchCase.Load("bench_small");
         _model.LoadSafetensors(bench.SafetensorsPath);
         _subnormalWeights.LoadSafetensors(bench.SafetensorsPath);
-        foreach (ref float weight in _subnormalWeights.Parameters) weight *= Scale;
+        foreach (ref float weight in _subnormalWeights.EditParameters()) weight *= Scale;
         _input = bench.Input;
         _subnormalInput = [.. bench.Input.Select(x => x * Scale)];
         if (!_subnormalInput.Any(float.IsSubnormal)) throw new InvalidOperationException("The scaled input holds no subnormal.");

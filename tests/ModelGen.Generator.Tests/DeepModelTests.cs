@@ -23,7 +23,7 @@ public class DeepModelTests
 
     [Theory]
     [MemberData(nameof(Attributes))]
-    public void Generated_source_and_member_list_do_not_grow_past_the_named_layers(string attribute)
+    public void Generated_source_does_not_grow_past_the_named_layers(string attribute)
     {
         // Two unnamed layers, so that the summary row of the documentation is a range in both.
         int first = NamedLayout.NamedLayers + 2;
@@ -31,12 +31,10 @@ public class DeepModelTests
         (GeneratorRunResult deep, Compilation output) = GeneratorHarness.Run(Source(attribute, ModelValidation.MaxLayers));
         Assert.Empty(GeneratorHarness.Problems(output));
 
-        // Only numbers differ: the layer counts, the state shapes, the offsets after the named layers.
+        // Only numbers differ: the layer counts, the state shapes, the offsets after the named layers (and so the
+        // members the collision checks read from the text are the same too).
         Assert.Equal(MaskNumbers(shallow.GeneratedSources.Single().SourceText.ToString()),
             MaskNumbers(deep.GeneratedSources.Single().SourceText.ToString()));
-        // The members the collision checks walk, one per named tensor.
-        Assert.Equal(Emitter.GeneratedMembers(SpecOf(attribute, first)).Count(),
-            Emitter.GeneratedMembers(SpecOf(attribute, ModelValidation.MaxLayers)).Count());
     }
 
     [Theory]

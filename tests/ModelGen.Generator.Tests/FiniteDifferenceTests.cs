@@ -254,7 +254,7 @@ public class FiniteDifferenceTests(ITestOutputHelper output)
             foreach (int index in ParameterIndices(model, random))
             {
                 Compare(ParameterName(model, index), dParameters[index], model.Parameters[index],
-                    value => model.Parameters[index] = value);   // Parameters' getter tells the model its weights changed
+                    value => model.EditParameters()[index] = value);   // EditParameters tells the model its weights changed
             }
             foreach (int index in Pick(random, input.Length, InputCoordinates))
             {

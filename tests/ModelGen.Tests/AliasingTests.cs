@@ -86,7 +86,7 @@ public class AliasingTests
         Assert.Equal("inputGradient", Assert.Throws<ArgumentException>(
             () => model.Backward(upstream, model.Gradients[..inputGradient])).ParamName);
         Assert.Equal("inputGradient", Assert.Throws<ArgumentException>(
-            () => model.Backward(upstream, model.Parameters[..inputGradient])).ParamName);
+            () => model.Backward(upstream, model.EditParameters()[..inputGradient])).ParamName);
     }
 
     [Fact]

@@ -61,11 +61,11 @@ public class DropoutTests
         for (int i = weightIh.Offset; i < weightIh.Offset + weightIh.Length; i += 3)
         {
             float saved = model.Parameters[i];
-            model.Parameters[i] = saved + Epsilon;
+            model.EditParameters()[i] = saved + Epsilon;
             double plus = Loss(model, input, upstream, 3);
-            model.Parameters[i] = saved - Epsilon;
+            model.EditParameters()[i] = saved - Epsilon;
             double minus = Loss(model, input, upstream, 3);
-            model.Parameters[i] = saved;
+            model.EditParameters()[i] = saved;
             double numeric = (plus - minus) / (2 * Epsilon);
             Assert.True(Math.Abs(numeric - analytic[i]) <= 2e-3 + 2e-2 * Math.Abs(analytic[i]),
                 $"weight_ih_l0 element {i - weightIh.Offset}: finite difference {numeric}, backward {analytic[i]}");

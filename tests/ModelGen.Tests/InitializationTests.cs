@@ -25,7 +25,7 @@ public class InitializationTests
     {
         IRecurrentModel model = Initialized("lstm_projection_bidirectional", 5);
         float[] first = model.Parameters.ToArray();
-        model.Parameters.Fill(9f);
+        model.EditParameters().Fill(9f);
         model.InitializeParameters(5);
         TestHelpers.AssertBitEqual(first, model.Parameters, "parameters");
     }

@@ -174,7 +174,7 @@ public class ModelSummaryTests
         string before = model.ToString()!;
         Assert.Equal(model.Summary().ToString(), before);
         model.InitializeParameters(7);
-        model.Parameters[0] = 42;
+        model.EditParameters()[0] = 42;
         Assert.Equal(before, model.ToString());
         Assert.Equal(before, TestModels.Create(name).ToString());
     }

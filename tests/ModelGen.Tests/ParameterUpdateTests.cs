@@ -1,7 +1,8 @@
 namespace ModelGen.Tests;
 
 /// <summary>
-/// The kernels read a packed copy of the weights; every way of changing the parameters must reach the next
+/// The kernels read a packed copy of the weights. Reading the parameters changes nothing; every named way of
+/// changing them (EditParameters, MarkParametersChanged, the optimisers, initialisation, loading) reaches the next
 /// forward call, however many calls came before.
 /// </summary>
 public class ParameterUpdateTests
@@ -16,13 +17,13 @@ public class ParameterUpdateTests
     }
 
     [Fact]
-    public void Write_through_an_accessor_reaches_the_next_forward()
+    public void Write_through_EditParameters_reaches_the_next_forward()
     {
         var model = new LstmBasic();
         model.InitializeParameters(3);
         float[] before = Predict(model);
 
-        model.HeadBias[1] += 0.25f;
+        TestHelpers.Writable(model, model.HeadBias)[1] += 0.25f;
         float[] after = Predict(model);
 
         Assert.Equal(before[0], after[0]);
@@ -36,8 +37,44 @@ public class ParameterUpdateTests
         model.InitializeParameters(3);
         float[] before = Predict(model);
 
-        model.Parameters[model.GetParameter("rnn.weight_hh_l0").Length] += 0.5f; // first weight of the next tensor
-        model.WeightIhL0[0] += 0.5f;
+        model.EditParameters()[model.GetParameter("rnn.weight_hh_l0").Length] += 0.5f; // first weight of the next tensor
+        TestHelpers.Writable(model, model.WeightIhL0)[0] += 0.5f;
+        Assert.NotEqual(before, Predict(model));
+    }
+
+    [Fact]
+    public void Reading_the_parameters_does_not_repack_and_a_kept_span_needs_MarkParametersChanged()
+    {
+        var model = new LstmBasic();
+        model.InitializeParameters(3);
+        Span<float> kept = model.EditParameters();
+        float[] before = Predict(model);
+
+        // Reads between forwards change nothing.
+        float sum = 0;
+        foreach (float value in model.Parameters) sum += value;
+        Assert.True(float.IsFinite(sum));
+        Assert.Equal(before, Predict(model));
+
+        // A write through a span kept from before a forward is not seen until the model is told...
+        int headBias = model.GetParameter("head.bias").Length;
+        kept[^headBias] += 1f;
+        Assert.Equal(before, Predict(model));
+        // ...and then it is.
+        model.MarkParametersChanged();
+        float[] after = Predict(model);
+        Assert.Equal(before[0] + 1f, after[0], 6);
+    }
+
+    [Fact]
+    public void An_optimizer_step_reaches_the_next_forward()
+    {
+        var model = new LstmBasic();
+        model.InitializeParameters(3);
+        float[] before = Predict(model);
+        model.ZeroGradients();
+        model.Gradients.Fill(1f);
+        new Sgd(LstmBasic.ParameterCount, learningRate: 0.1f).Step(model);
         Assert.NotEqual(before, Predict(model));
     }
 

@@ -358,7 +358,7 @@ public class SafetensorsTests
 
         foreach (ParameterInfo info in model.ParameterTable)
         {
-            Span<float> values = model.GetParameter(info.Name);
+            ReadOnlySpan<float> values = model.GetParameter(info.Name);
             if (present.Contains(info.Name)) Assert.All(values.ToArray(), value => Assert.Equal(-3.5f, value));
             else TestHelpers.AssertBitEqual(before.AsSpan(info.Offset, info.Length), values, info.Name);
         }
@@ -428,9 +428,10 @@ public class SafetensorsTests
     {
         var source = new LstmProjectionBidirectional();
         source.InitializeParameters(seed: 5);
-        source.HeadBias[0] = float.NegativeZero;
-        source.HeadBias[1] = float.Epsilon;
-        source.HeadBias[2] = BitConverter.Int32BitsToSingle(0x7FC0_1234);  // NaN with a payload
+        Span<float> headBias = TestHelpers.Writable(source, source.HeadBias);
+        headBias[0] = float.NegativeZero;
+        headBias[1] = float.Epsilon;
+        headBias[2] = BitConverter.Int32BitsToSingle(0x7FC0_1234);  // NaN with a payload
         string path = Path.Combine(Path.GetTempPath(), $"modelgen-{Guid.NewGuid():N}.safetensors");
         try
         {

@@ -228,9 +228,9 @@ public class SharedWeightsTests
 
         // Every way the model's parameters change: initialisation, writes through each kind of span, a load, an optimiser step.
         model.InitializeParameters(2);
-        model.Parameters[0] += 1;
-        model.GetParameter("rnn.weight_hh_l1")[3] = -2;
-        model.HeadBias[0] = 5;
+        model.EditParameters()[0] += 1;
+        TestHelpers.Writable(model, model.GetParameter("rnn.weight_hh_l1"))[3] = -2;
+        TestHelpers.Writable(model, model.HeadBias)[0] = 5;
         var other = new LstmStacked();
         other.InitializeParameters(3);
         using (var stream = new MemoryStream())

@@ -44,7 +44,20 @@ internal static class TestHelpers
     }
 
     /// <summary>Both spans start at the same address and have the same length: one is a view of the other.</summary>
-    public static void AssertSameMemory(Span<float> expected, Span<float> actual, string what)
+    /// <summary>
+    /// The writable span over the same floats as <paramref name="view"/>, a read-only slice of the model's parameters
+    /// (a named accessor or GetParameter), through <see cref="ITrainableModel.EditParameters"/>: a test writes one
+    /// tensor as a user would, and the model knows its parameters changed.
+    /// </summary>
+    public static Span<float> Writable(ITrainableModel model, ReadOnlySpan<float> view)
+    {
+        ReadOnlySpan<float> all = model.Parameters;
+        long offset = Unsafe.ByteOffset(ref MemoryMarshal.GetReference(all), ref MemoryMarshal.GetReference(view)) / sizeof(float);
+        Assert.True(offset >= 0 && offset + view.Length <= all.Length, "the view is not a slice of the model's parameters");
+        return model.EditParameters().Slice((int)offset, view.Length);
+    }
+
+    public static void AssertSameMemory(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, string what)
     {
         Assert.True(expected.Length == actual.Length, $"{what}: length {actual.Length}, expected {expected.Length}.");
         Assert.True(Unsafe.AreSame(ref MemoryMarshal.GetReference(expected), ref MemoryMarshal.GetReference(actual)),

@@ -83,7 +83,7 @@ public sealed class ModelDeclarationAnalyzer : DiagnosticAnalyzer
                     results.GetOrAdd(model, m =>
                     {
                         IReadOnlyList<ModelProblem> recurrent = ModelValidation.Validate(m, compilation, cancellation).Problems;
-                        IReadOnlyList<ModelProblem> graphs = Graphs.GraphParser.Parse(m, cancellation).Problems;
+                        IReadOnlyList<ModelProblem> graphs = Graphs.GraphParser.Parse(m, compilation, cancellation).Problems;
                         return graphs.Count == 0 ? recurrent : [.. recurrent, .. graphs];
                     });
 

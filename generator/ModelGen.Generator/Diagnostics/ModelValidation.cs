@@ -134,7 +134,7 @@ internal static class ModelValidation
             problems, ref silentError);
         if (spec is not null)
         {
-            CheckCollisions(type, spec, primary, compilation, problems, cancellation);
+            CheckCollisions(type, GeneratedMembers.Of(Emitter.Emit(spec), type.Name, cancellation), primary, compilation, problems, cancellation);
         }
         return problems.Count == 0 && !silentError ? new ModelValidationResult(spec, problems) : new ModelValidationResult(null, problems);
     }
@@ -444,11 +444,16 @@ internal static class ModelValidation
             + (outputSize > 0 ? (outputSize * features) + outputSize : 0);
     }
 
-    private static void CheckCollisions(INamedTypeSymbol type, ModelSpec spec, TypeDeclarationSyntax primary,
+    /// <summary>
+    /// Reports the user's members that collide with a generated one (MG0012), a type named like a generated member
+    /// (MG0014) and inherited members the generated ones would hide (MG0013). <paramref name="members"/> are what
+    /// the emitter writes (<see cref="GeneratedMembers.Of"/>).
+    /// </summary>
+    internal static void CheckCollisions(INamedTypeSymbol type, IEnumerable<GeneratedMember> members, TypeDeclarationSyntax primary,
         Compilation compilation, List<ModelProblem> problems, CancellationToken cancellation)
     {
         var generated = new Dictionary<string, List<GeneratedMember>>();
-        foreach (GeneratedMember member in Emitter.GeneratedMembers(spec))
+        foreach (GeneratedMember member in members)
         {
             // An explicit interface implementation neither hides nor blocks a name; implementing the same
             // interface member twice is reported by the compiler at the user's declaration (CS8646).
@@ -497,7 +502,8 @@ internal static class ModelValidation
             var hidden = new List<string>();
             // A base that is itself a model gets the same members; the generator cannot see them yet (they are
             // generated in the same run), so a model base is reported as such.
-            if (baseType.GetAttributes().Any(a => CellOf(a.AttributeClass) is not null))
+            if (baseType.GetAttributes().Any(a => CellOf(a.AttributeClass) is not null
+                || a.AttributeClass?.ToDisplayString() == Graphs.GraphParser.SequenceModelAttribute))
             {
                 problems.Add(new ModelProblem(DiagnosticDescriptors.InheritedMemberHidden,
                     BaseTypeLocation(type, primary, cancellation) ?? primary.Identifier.GetLocation(),

@@ -48,7 +48,7 @@ internal static class GraphParser
     private static bool IsModelGen(INamedTypeSymbol type) =>
         type.ContainingNamespace is { Name: "ModelGen", ContainingNamespace.IsGlobalNamespace: true };
 
-    public static GraphParseResult Parse(INamedTypeSymbol type, CancellationToken cancellation)
+    public static GraphParseResult Parse(INamedTypeSymbol type, Compilation compilation, CancellationToken cancellation)
     {
         AttributeData? attribute = type.GetAttributes().FirstOrDefault(a =>
             a.AttributeClass is { Name: "SequenceModelAttribute" } c && IsModelGen(c));
@@ -119,61 +119,16 @@ internal static class GraphParser
         }
 
         var spec = new GraphSpec(Target(type), new EquatableArray<ModuleSpec>([.. modules]));
-        CheckCollisions(type, spec, primary, problems, cancellation);
+        // Against what the emitter writes, less the module properties: those implement the user's own declarations.
+        var moduleNames = new HashSet<string>(spec.Modules.Select(m => m.Property.TrimStart('@')));
+        ModelValidation.CheckCollisions(type,
+            GeneratedMembers.Of(GraphEmitter.Emit(spec), type.Name, cancellation).Where(m => !moduleNames.Contains(m.Name)),
+            primary, compilation, problems, cancellation);
         if (problems.Count > 0)
         {
             return new GraphParseResult(null, problems, stubsCompile && stubs.Count > 0 ? new GraphStubs(Target(type), new EquatableArray<StubProperty>([.. stubs])) : null);
         }
         return new GraphParseResult(spec, problems);
-    }
-
-    /// <summary>
-    /// Reports the user's members that the generated part would collide with (MG0012), and a type named like a
-    /// generated member (MG0014). The generated members are read from the emitted text itself, so there is no
-    /// second list of them to keep in step with the emitter.
-    /// </summary>
-    private static void CheckCollisions(INamedTypeSymbol type, GraphSpec spec, TypeDeclarationSyntax primary, List<ModelProblem> problems,
-        CancellationToken cancellation)
-    {
-        SyntaxNode root = CSharpSyntaxTree.ParseText(GraphEmitter.Emit(spec), cancellationToken: cancellation).GetRoot(cancellation);
-        TypeDeclarationSyntax? generated = root.DescendantNodes().OfType<TypeDeclarationSyntax>()
-            .FirstOrDefault(t => t.Identifier.ValueText == type.Name && t.BaseList is not null);
-        if (generated is null) return;
-        var modules = new HashSet<string>(spec.Modules.Select(m => m.Property.TrimStart('@')));
-        // Name → parameter count (-1: not a method).
-        var members = new Dictionary<string, List<int>>();
-        void Add(string name, int parameters)
-        {
-            if (!members.TryGetValue(name, out List<int>? list)) members[name] = list = [];
-            list.Add(parameters);
-        }
-        foreach (MemberDeclarationSyntax member in generated.Members)
-        {
-            switch (member)
-            {
-                case MethodDeclarationSyntax { ExplicitInterfaceSpecifier: null } method: Add(method.Identifier.ValueText, method.ParameterList.Parameters.Count); break;
-                case PropertyDeclarationSyntax { ExplicitInterfaceSpecifier: null } property when !modules.Contains(property.Identifier.ValueText):
-                    Add(property.Identifier.ValueText, -1);
-                    break;
-                case BaseFieldDeclarationSyntax field:
-                    foreach (VariableDeclaratorSyntax variable in field.Declaration.Variables) Add(variable.Identifier.ValueText, -1);
-                    break;
-                case BaseTypeDeclarationSyntax nested: Add(nested.Identifier.ValueText, -1); break;
-            }
-        }
-        if (members.ContainsKey(type.Name))
-        {
-            problems.Add(new ModelProblem(DiagnosticDescriptors.TypeNameCollision, primary.Identifier.GetLocation(), type.Name));
-        }
-        foreach (ISymbol member in type.GetMembers())
-        {
-            if (member.IsImplicitlyDeclared || !members.TryGetValue(member.Name, out List<int>? generatedCounts)) continue;
-            int count = member is IMethodSymbol { MethodKind: MethodKind.Ordinary } method ? method.Parameters.Length : -1;
-            // Methods of the same name are legal overloads unless they take as many parameters (a conservative test).
-            if (count >= 0 && generatedCounts.All(c => c >= 0 && c != count)) continue;
-            Location where = member.Locations.FirstOrDefault(l => l.IsInSource) ?? primary.Identifier.GetLocation();
-            problems.Add(new ModelProblem(DiagnosticDescriptors.MemberNameCollision, where, member.Name, member.Name, type.Name));
-        }
     }
 
     private static TypeTarget Target(INamedTypeSymbol type)

@@ -94,18 +94,22 @@ public sealed partial class RecurrentModel<TSpec> where TSpec : struct, IRecurre
     /// <summary>Floats in the parameter buffer.</summary>
     public static int ParameterCount { get; } = checked((int)Geometry.ParameterCount);
 
+    /// <summary>All parameters, laid out as <see cref="ParameterTable"/> says; reading them changes nothing.</summary>
+    public ReadOnlySpan<float> Parameters => _parameters;
+
     /// <summary>
-    /// All parameters, laid out as <see cref="ParameterTable"/> says. Writes through the span are seen by the
-    /// next forward call made after the span was obtained (the kernels' packed copy is refreshed then).
+    /// The parameter buffer for writing. Marks the kernels' packed copy stale, so the next forward call repacks it;
+    /// writes made through the returned span after a forward call has run are seen only after another
+    /// <see cref="EditParameters"/> or <see cref="MarkParametersChanged"/>.
     /// </summary>
-    public Span<float> Parameters
+    public Span<float> EditParameters()
     {
-        get
-        {
-            _parameterVersion++;
-            return _parameters;
-        }
+        _parameterVersion++;
+        return _parameters;
     }
+
+    /// <summary>Says that the parameters were written since the last forward call: the next one repacks.</summary>
+    public void MarkParametersChanged() => _parameterVersion++;
 
     /// <summary>B of the streaming state.</summary>
     public int StreamBatchSize => _workspace.StreamBatchSize;
@@ -117,7 +121,7 @@ public sealed partial class RecurrentModel<TSpec> where TSpec : struct, IRecurre
     public Span<float> CellState => _workspace.StreamC;
 
     /// <summary>The slice of <see cref="Parameters"/> holding the named tensor.</summary>
-    public Span<float> GetParameter(string name)
+    public ReadOnlySpan<float> GetParameter(string name)
     {
         foreach (ParameterInfo info in ParameterTable)
         {

@@ -78,7 +78,7 @@ public static class Checkpoint
         }
         catch
         {
-            before.CopyTo(model.Parameters);
+            before.CopyTo(model.EditParameters());
             throw;
         }
     }

@@ -371,7 +371,7 @@ public sealed partial class Trainer
         void StopIfCancelled()
         {
             if (!cancellationToken.IsCancellationRequested) return;
-            if (validation > 0) best.CopyTo(Model.Parameters);
+            if (validation > 0) best.CopyTo(Model.EditParameters());
             cancellationToken.ThrowIfCancellationRequested();
         }
 
@@ -420,7 +420,7 @@ public sealed partial class Trainer
                 break;
             }
         }
-        if (validation > 0) best.CopyTo(Model.Parameters);
+        if (validation > 0) best.CopyTo(Model.EditParameters());
         return new FitResult(history, bestEpoch, stoppedEarly);
     }
 

@@ -5,7 +5,7 @@ namespace ModelGen;
 
 /// <summary>
 /// An optimiser over a model's flat parameter and gradient buffers. Its state (momentum, moments, step count)
-/// is allocated once by the constructor; <see cref="Step(IRecurrentModel)"/> allocates nothing.
+/// is allocated once by the constructor; <see cref="Step(ITrainableModel)"/> allocates nothing.
 /// </summary>
 /// <remarks>
 /// Thread safety: not thread-safe; an optimiser (<see cref="Sgd"/>, <see cref="Adam"/>, <see cref="AdamW"/>) belongs
@@ -32,14 +32,7 @@ public abstract class Optimizer
     /// </summary>
     public float LearningRate { get; set; }
 
-    /// <summary>One update of <paramref name="model"/>'s parameters from its gradients.</summary>
-    public void Step(IRecurrentModel model)
-    {
-        ArgumentNullException.ThrowIfNull(model);
-        Step(model.Parameters, model.Gradients);
-    }
-
-    /// <summary>One update of a graph model's parameters from its gradients (through <see cref="ITrainableModel.EditParameters"/>).</summary>
+    /// <summary>One update of <paramref name="model"/>'s parameters from its gradients, through <see cref="ITrainableModel.EditParameters"/>.</summary>
     public void Step(ITrainableModel model)
     {
         ArgumentNullException.ThrowIfNull(model);

@@ -93,38 +93,44 @@ namespace Demo.Forecasting
         int global::ModelGen.IRecurrentModel.StateSize => StateSize;
         int global::ModelGen.IRecurrentModel.OutputFeatures => OutputFeatures;
         int global::ModelGen.IRecurrentModel.OutputSize => OutputSize;
-        int global::ModelGen.IRecurrentModel.ParameterCount => ParameterCount;
+        int global::ModelGen.ITrainableModel.ParameterCount => ParameterCount;
 
         /// <summary>The tensors of <see cref="Parameters"/>: PyTorch name, shape, offset and length.</summary>
         public static global::System.Collections.Immutable.ImmutableArray<global::ModelGen.ParameterInfo> ParameterTable => global::ModelGen.RecurrentModel<ModelSpec>.ParameterTable;
         global::System.Collections.Generic.IReadOnlyList<global::ModelGen.ParameterInfo> global::ModelGen.IRecurrentModel.ParameterTable => ParameterTable;
 
-        /// <summary>All parameters in one buffer, laid out as <see cref="ParameterTable"/> says.</summary>
-        public global::System.Span<float> Parameters => _modelGenCore.Parameters;
+        /// <summary>All parameters in one buffer, laid out as <see cref="ParameterTable"/> says; reading them changes nothing.</summary>
+        public global::System.ReadOnlySpan<float> Parameters => _modelGenCore.Parameters;
+
+        /// <inheritdoc cref="global::ModelGen.ITrainableModel.EditParameters"/>
+        public global::System.Span<float> EditParameters() => _modelGenCore.EditParameters();
+
+        /// <inheritdoc cref="global::ModelGen.ITrainableModel.MarkParametersChanged"/>
+        public void MarkParametersChanged() => _modelGenCore.MarkParametersChanged();
 
         /// <inheritdoc cref="global::ModelGen.IRecurrentModel.GetParameter"/>
-        public global::System.Span<float> GetParameter(string name) => _modelGenCore.GetParameter(name);
+        public global::System.ReadOnlySpan<float> GetParameter(string name) => _modelGenCore.GetParameter(name);
 
         /// <summary><c>rnn.weight_ih_l0</c> <c>[128, 8]</c>: input-to-hidden weights (W_ii | W_if | W_ig | W_io) of layer 0.</summary>
-        public global::System.Span<float> WeightIhL0 => _modelGenCore.Parameters.Slice(0, 1024);
+        public global::System.ReadOnlySpan<float> WeightIhL0 => _modelGenCore.Parameters.Slice(0, 1024);
         /// <summary><c>rnn.weight_hh_l0</c> <c>[128, 32]</c>: hidden-to-hidden weights (W_hi | W_hf | W_hg | W_ho) of layer 0.</summary>
-        public global::System.Span<float> WeightHhL0 => _modelGenCore.Parameters.Slice(1024, 4096);
+        public global::System.ReadOnlySpan<float> WeightHhL0 => _modelGenCore.Parameters.Slice(1024, 4096);
         /// <summary><c>rnn.bias_ih_l0</c> <c>[128]</c>: input-to-hidden biases (b_ii | b_if | b_ig | b_io) of layer 0.</summary>
-        public global::System.Span<float> BiasIhL0 => _modelGenCore.Parameters.Slice(5120, 128);
+        public global::System.ReadOnlySpan<float> BiasIhL0 => _modelGenCore.Parameters.Slice(5120, 128);
         /// <summary><c>rnn.bias_hh_l0</c> <c>[128]</c>: hidden-to-hidden biases (b_hi | b_hf | b_hg | b_ho) of layer 0.</summary>
-        public global::System.Span<float> BiasHhL0 => _modelGenCore.Parameters.Slice(5248, 128);
+        public global::System.ReadOnlySpan<float> BiasHhL0 => _modelGenCore.Parameters.Slice(5248, 128);
         /// <summary><c>rnn.weight_ih_l1</c> <c>[128, 32]</c>: input-to-hidden weights (W_ii | W_if | W_ig | W_io) of layer 1.</summary>
-        public global::System.Span<float> WeightIhL1 => _modelGenCore.Parameters.Slice(5376, 4096);
+        public global::System.ReadOnlySpan<float> WeightIhL1 => _modelGenCore.Parameters.Slice(5376, 4096);
         /// <summary><c>rnn.weight_hh_l1</c> <c>[128, 32]</c>: hidden-to-hidden weights (W_hi | W_hf | W_hg | W_ho) of layer 1.</summary>
-        public global::System.Span<float> WeightHhL1 => _modelGenCore.Parameters.Slice(9472, 4096);
+        public global::System.ReadOnlySpan<float> WeightHhL1 => _modelGenCore.Parameters.Slice(9472, 4096);
         /// <summary><c>rnn.bias_ih_l1</c> <c>[128]</c>: input-to-hidden biases (b_ii | b_if | b_ig | b_io) of layer 1.</summary>
-        public global::System.Span<float> BiasIhL1 => _modelGenCore.Parameters.Slice(13568, 128);
+        public global::System.ReadOnlySpan<float> BiasIhL1 => _modelGenCore.Parameters.Slice(13568, 128);
         /// <summary><c>rnn.bias_hh_l1</c> <c>[128]</c>: hidden-to-hidden biases (b_hi | b_hf | b_hg | b_ho) of layer 1.</summary>
-        public global::System.Span<float> BiasHhL1 => _modelGenCore.Parameters.Slice(13696, 128);
+        public global::System.ReadOnlySpan<float> BiasHhL1 => _modelGenCore.Parameters.Slice(13696, 128);
         /// <summary><c>head.weight</c> <c>[4, 32]</c>: weight of the linear head.</summary>
-        public global::System.Span<float> HeadWeight => _modelGenCore.Parameters.Slice(13824, 128);
+        public global::System.ReadOnlySpan<float> HeadWeight => _modelGenCore.Parameters.Slice(13824, 128);
         /// <summary><c>head.bias</c> <c>[4]</c>: bias of the linear head.</summary>
-        public global::System.Span<float> HeadBias => _modelGenCore.Parameters.Slice(13952, 4);
+        public global::System.ReadOnlySpan<float> HeadBias => _modelGenCore.Parameters.Slice(13952, 4);
 
         /// <summary>Runs the recurrent layers, from a zero state: <c>output = rnn(input)[0]</c>.</summary>
         /// <param name="input"><c>[B, T, I]</c>, batch first; T is <c>input.Length / (B * I)</c>.</param>

@@ -86,30 +86,36 @@ namespace Demo.Nested
             int global::ModelGen.IRecurrentModel.StateSize => StateSize;
             int global::ModelGen.IRecurrentModel.OutputFeatures => OutputFeatures;
             int global::ModelGen.IRecurrentModel.OutputSize => OutputSize;
-            int global::ModelGen.IRecurrentModel.ParameterCount => ParameterCount;
+            int global::ModelGen.ITrainableModel.ParameterCount => ParameterCount;
 
             /// <summary>The tensors of <see cref="Parameters"/>: PyTorch name, shape, offset and length.</summary>
             public static global::System.Collections.Immutable.ImmutableArray<global::ModelGen.ParameterInfo> ParameterTable => global::ModelGen.RecurrentModel<ModelSpec>.ParameterTable;
             global::System.Collections.Generic.IReadOnlyList<global::ModelGen.ParameterInfo> global::ModelGen.IRecurrentModel.ParameterTable => ParameterTable;
 
-            /// <summary>All parameters in one buffer, laid out as <see cref="ParameterTable"/> says.</summary>
-            public global::System.Span<float> Parameters => _modelGenCore.Parameters;
+            /// <summary>All parameters in one buffer, laid out as <see cref="ParameterTable"/> says; reading them changes nothing.</summary>
+            public global::System.ReadOnlySpan<float> Parameters => _modelGenCore.Parameters;
+
+            /// <inheritdoc cref="global::ModelGen.ITrainableModel.EditParameters"/>
+            public global::System.Span<float> EditParameters() => _modelGenCore.EditParameters();
+
+            /// <inheritdoc cref="global::ModelGen.ITrainableModel.MarkParametersChanged"/>
+            public void MarkParametersChanged() => _modelGenCore.MarkParametersChanged();
 
             /// <inheritdoc cref="global::ModelGen.IRecurrentModel.GetParameter"/>
-            public global::System.Span<float> GetParameter(string name) => _modelGenCore.GetParameter(name);
+            public global::System.ReadOnlySpan<float> GetParameter(string name) => _modelGenCore.GetParameter(name);
 
             /// <summary><c>rnn.weight_ih_l0</c> <c>[48, 4]</c>: input-to-hidden weights (W_ir | W_iz | W_in) of layer 0.</summary>
-            public global::System.Span<float> WeightIhL0 => _modelGenCore.Parameters.Slice(0, 192);
+            public global::System.ReadOnlySpan<float> WeightIhL0 => _modelGenCore.Parameters.Slice(0, 192);
             /// <summary><c>rnn.weight_hh_l0</c> <c>[48, 16]</c>: hidden-to-hidden weights (W_hr | W_hz | W_hn) of layer 0.</summary>
-            public global::System.Span<float> WeightHhL0 => _modelGenCore.Parameters.Slice(192, 768);
+            public global::System.ReadOnlySpan<float> WeightHhL0 => _modelGenCore.Parameters.Slice(192, 768);
             /// <summary><c>rnn.bias_ih_l0</c> <c>[48]</c>: input-to-hidden biases (b_ir | b_iz | b_in) of layer 0.</summary>
-            public global::System.Span<float> BiasIhL0 => _modelGenCore.Parameters.Slice(960, 48);
+            public global::System.ReadOnlySpan<float> BiasIhL0 => _modelGenCore.Parameters.Slice(960, 48);
             /// <summary><c>rnn.bias_hh_l0</c> <c>[48]</c>: hidden-to-hidden biases (b_hr | b_hz | b_hn) of layer 0.</summary>
-            public global::System.Span<float> BiasHhL0 => _modelGenCore.Parameters.Slice(1008, 48);
+            public global::System.ReadOnlySpan<float> BiasHhL0 => _modelGenCore.Parameters.Slice(1008, 48);
             /// <summary><c>head.weight</c> <c>[3, 16]</c>: weight of the linear head.</summary>
-            public global::System.Span<float> HeadWeight => _modelGenCore.Parameters.Slice(1056, 48);
+            public global::System.ReadOnlySpan<float> HeadWeight => _modelGenCore.Parameters.Slice(1056, 48);
             /// <summary><c>head.bias</c> <c>[3]</c>: bias of the linear head.</summary>
-            public global::System.Span<float> HeadBias => _modelGenCore.Parameters.Slice(1104, 3);
+            public global::System.ReadOnlySpan<float> HeadBias => _modelGenCore.Parameters.Slice(1104, 3);
 
             /// <summary>Runs the recurrent layers, from a zero state: <c>output = rnn(input)[0]</c>.</summary>
             /// <param name="input"><c>[B, T, I]</c>, batch first; T is <c>input.Length / (B * I)</c>.</param>

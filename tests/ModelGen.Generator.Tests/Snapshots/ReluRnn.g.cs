@@ -78,26 +78,32 @@ partial class ReluRnn : global::ModelGen.IStreamingHeadModel
     int global::ModelGen.IRecurrentModel.StateSize => StateSize;
     int global::ModelGen.IRecurrentModel.OutputFeatures => OutputFeatures;
     int global::ModelGen.IRecurrentModel.OutputSize => OutputSize;
-    int global::ModelGen.IRecurrentModel.ParameterCount => ParameterCount;
+    int global::ModelGen.ITrainableModel.ParameterCount => ParameterCount;
 
     /// <summary>The tensors of <see cref="Parameters"/>: PyTorch name, shape, offset and length.</summary>
     public static global::System.Collections.Immutable.ImmutableArray<global::ModelGen.ParameterInfo> ParameterTable => global::ModelGen.RecurrentModel<ModelSpec>.ParameterTable;
     global::System.Collections.Generic.IReadOnlyList<global::ModelGen.ParameterInfo> global::ModelGen.IRecurrentModel.ParameterTable => ParameterTable;
 
-    /// <summary>All parameters in one buffer, laid out as <see cref="ParameterTable"/> says.</summary>
-    public global::System.Span<float> Parameters => _modelGenCore.Parameters;
+    /// <summary>All parameters in one buffer, laid out as <see cref="ParameterTable"/> says; reading them changes nothing.</summary>
+    public global::System.ReadOnlySpan<float> Parameters => _modelGenCore.Parameters;
+
+    /// <inheritdoc cref="global::ModelGen.ITrainableModel.EditParameters"/>
+    public global::System.Span<float> EditParameters() => _modelGenCore.EditParameters();
+
+    /// <inheritdoc cref="global::ModelGen.ITrainableModel.MarkParametersChanged"/>
+    public void MarkParametersChanged() => _modelGenCore.MarkParametersChanged();
 
     /// <inheritdoc cref="global::ModelGen.IRecurrentModel.GetParameter"/>
-    public global::System.Span<float> GetParameter(string name) => _modelGenCore.GetParameter(name);
+    public global::System.ReadOnlySpan<float> GetParameter(string name) => _modelGenCore.GetParameter(name);
 
     /// <summary><c>rnn.weight_ih_l0</c> <c>[7, 5]</c>: input-to-hidden weights (W_ih) of layer 0.</summary>
-    public global::System.Span<float> WeightIhL0 => _modelGenCore.Parameters.Slice(0, 35);
+    public global::System.ReadOnlySpan<float> WeightIhL0 => _modelGenCore.Parameters.Slice(0, 35);
     /// <summary><c>rnn.weight_hh_l0</c> <c>[7, 7]</c>: hidden-to-hidden weights (W_hh) of layer 0.</summary>
-    public global::System.Span<float> WeightHhL0 => _modelGenCore.Parameters.Slice(35, 49);
+    public global::System.ReadOnlySpan<float> WeightHhL0 => _modelGenCore.Parameters.Slice(35, 49);
     /// <summary><c>head.weight</c> <c>[1, 7]</c>: weight of the linear head.</summary>
-    public global::System.Span<float> HeadWeight => _modelGenCore.Parameters.Slice(84, 7);
+    public global::System.ReadOnlySpan<float> HeadWeight => _modelGenCore.Parameters.Slice(84, 7);
     /// <summary><c>head.bias</c> <c>[1]</c>: bias of the linear head.</summary>
-    public global::System.Span<float> HeadBias => _modelGenCore.Parameters.Slice(91, 1);
+    public global::System.ReadOnlySpan<float> HeadBias => _modelGenCore.Parameters.Slice(91, 1);
 
     /// <summary>Runs the recurrent layers, from a zero state: <c>output = rnn(input)[0]</c>.</summary>
     /// <param name="input"><c>[B, T, I]</c>, batch first; T is <c>input.Length / (B * I)</c>.</param>

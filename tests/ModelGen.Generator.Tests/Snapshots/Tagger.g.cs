@@ -104,58 +104,64 @@ namespace Demo.Text
         int global::ModelGen.IRecurrentModel.StateSize => StateSize;
         int global::ModelGen.IRecurrentModel.OutputFeatures => OutputFeatures;
         int global::ModelGen.IRecurrentModel.OutputSize => OutputSize;
-        int global::ModelGen.IRecurrentModel.ParameterCount => ParameterCount;
+        int global::ModelGen.ITrainableModel.ParameterCount => ParameterCount;
 
         /// <summary>The tensors of <see cref="Parameters"/>: PyTorch name, shape, offset and length.</summary>
         public static global::System.Collections.Immutable.ImmutableArray<global::ModelGen.ParameterInfo> ParameterTable => global::ModelGen.RecurrentModel<ModelSpec>.ParameterTable;
         global::System.Collections.Generic.IReadOnlyList<global::ModelGen.ParameterInfo> global::ModelGen.IRecurrentModel.ParameterTable => ParameterTable;
 
-        /// <summary>All parameters in one buffer, laid out as <see cref="ParameterTable"/> says.</summary>
-        public global::System.Span<float> Parameters => _modelGenCore.Parameters;
+        /// <summary>All parameters in one buffer, laid out as <see cref="ParameterTable"/> says; reading them changes nothing.</summary>
+        public global::System.ReadOnlySpan<float> Parameters => _modelGenCore.Parameters;
+
+        /// <inheritdoc cref="global::ModelGen.ITrainableModel.EditParameters"/>
+        public global::System.Span<float> EditParameters() => _modelGenCore.EditParameters();
+
+        /// <inheritdoc cref="global::ModelGen.ITrainableModel.MarkParametersChanged"/>
+        public void MarkParametersChanged() => _modelGenCore.MarkParametersChanged();
 
         /// <inheritdoc cref="global::ModelGen.IRecurrentModel.GetParameter"/>
-        public global::System.Span<float> GetParameter(string name) => _modelGenCore.GetParameter(name);
+        public global::System.ReadOnlySpan<float> GetParameter(string name) => _modelGenCore.GetParameter(name);
 
         /// <summary><c>rnn.weight_ih_l0</c> <c>[96, 16]</c>: input-to-hidden weights (W_ii | W_if | W_ig | W_io) of layer 0.</summary>
-        public global::System.Span<float> WeightIhL0 => _modelGenCore.Parameters.Slice(0, 1536);
+        public global::System.ReadOnlySpan<float> WeightIhL0 => _modelGenCore.Parameters.Slice(0, 1536);
         /// <summary><c>rnn.weight_hh_l0</c> <c>[96, 8]</c>: hidden-to-hidden weights (W_hi | W_hf | W_hg | W_ho) of layer 0.</summary>
-        public global::System.Span<float> WeightHhL0 => _modelGenCore.Parameters.Slice(1536, 768);
+        public global::System.ReadOnlySpan<float> WeightHhL0 => _modelGenCore.Parameters.Slice(1536, 768);
         /// <summary><c>rnn.bias_ih_l0</c> <c>[96]</c>: input-to-hidden biases (b_ii | b_if | b_ig | b_io) of layer 0.</summary>
-        public global::System.Span<float> BiasIhL0 => _modelGenCore.Parameters.Slice(2304, 96);
+        public global::System.ReadOnlySpan<float> BiasIhL0 => _modelGenCore.Parameters.Slice(2304, 96);
         /// <summary><c>rnn.bias_hh_l0</c> <c>[96]</c>: hidden-to-hidden biases (b_hi | b_hf | b_hg | b_ho) of layer 0.</summary>
-        public global::System.Span<float> BiasHhL0 => _modelGenCore.Parameters.Slice(2400, 96);
+        public global::System.ReadOnlySpan<float> BiasHhL0 => _modelGenCore.Parameters.Slice(2400, 96);
         /// <summary><c>rnn.weight_hr_l0</c> <c>[8, 24]</c>: projection weights W_hr of layer 0.</summary>
-        public global::System.Span<float> WeightHrL0 => _modelGenCore.Parameters.Slice(2496, 192);
+        public global::System.ReadOnlySpan<float> WeightHrL0 => _modelGenCore.Parameters.Slice(2496, 192);
         /// <summary><c>rnn.weight_ih_l0_reverse</c> <c>[96, 16]</c>: input-to-hidden weights (W_ii | W_if | W_ig | W_io) of layer 0, reverse direction.</summary>
-        public global::System.Span<float> WeightIhL0Reverse => _modelGenCore.Parameters.Slice(2688, 1536);
+        public global::System.ReadOnlySpan<float> WeightIhL0Reverse => _modelGenCore.Parameters.Slice(2688, 1536);
         /// <summary><c>rnn.weight_hh_l0_reverse</c> <c>[96, 8]</c>: hidden-to-hidden weights (W_hi | W_hf | W_hg | W_ho) of layer 0, reverse direction.</summary>
-        public global::System.Span<float> WeightHhL0Reverse => _modelGenCore.Parameters.Slice(4224, 768);
+        public global::System.ReadOnlySpan<float> WeightHhL0Reverse => _modelGenCore.Parameters.Slice(4224, 768);
         /// <summary><c>rnn.bias_ih_l0_reverse</c> <c>[96]</c>: input-to-hidden biases (b_ii | b_if | b_ig | b_io) of layer 0, reverse direction.</summary>
-        public global::System.Span<float> BiasIhL0Reverse => _modelGenCore.Parameters.Slice(4992, 96);
+        public global::System.ReadOnlySpan<float> BiasIhL0Reverse => _modelGenCore.Parameters.Slice(4992, 96);
         /// <summary><c>rnn.bias_hh_l0_reverse</c> <c>[96]</c>: hidden-to-hidden biases (b_hi | b_hf | b_hg | b_ho) of layer 0, reverse direction.</summary>
-        public global::System.Span<float> BiasHhL0Reverse => _modelGenCore.Parameters.Slice(5088, 96);
+        public global::System.ReadOnlySpan<float> BiasHhL0Reverse => _modelGenCore.Parameters.Slice(5088, 96);
         /// <summary><c>rnn.weight_hr_l0_reverse</c> <c>[8, 24]</c>: projection weights W_hr of layer 0, reverse direction.</summary>
-        public global::System.Span<float> WeightHrL0Reverse => _modelGenCore.Parameters.Slice(5184, 192);
+        public global::System.ReadOnlySpan<float> WeightHrL0Reverse => _modelGenCore.Parameters.Slice(5184, 192);
         /// <summary><c>rnn.weight_ih_l1</c> <c>[96, 16]</c>: input-to-hidden weights (W_ii | W_if | W_ig | W_io) of layer 1.</summary>
-        public global::System.Span<float> WeightIhL1 => _modelGenCore.Parameters.Slice(5376, 1536);
+        public global::System.ReadOnlySpan<float> WeightIhL1 => _modelGenCore.Parameters.Slice(5376, 1536);
         /// <summary><c>rnn.weight_hh_l1</c> <c>[96, 8]</c>: hidden-to-hidden weights (W_hi | W_hf | W_hg | W_ho) of layer 1.</summary>
-        public global::System.Span<float> WeightHhL1 => _modelGenCore.Parameters.Slice(6912, 768);
+        public global::System.ReadOnlySpan<float> WeightHhL1 => _modelGenCore.Parameters.Slice(6912, 768);
         /// <summary><c>rnn.bias_ih_l1</c> <c>[96]</c>: input-to-hidden biases (b_ii | b_if | b_ig | b_io) of layer 1.</summary>
-        public global::System.Span<float> BiasIhL1 => _modelGenCore.Parameters.Slice(7680, 96);
+        public global::System.ReadOnlySpan<float> BiasIhL1 => _modelGenCore.Parameters.Slice(7680, 96);
         /// <summary><c>rnn.bias_hh_l1</c> <c>[96]</c>: hidden-to-hidden biases (b_hi | b_hf | b_hg | b_ho) of layer 1.</summary>
-        public global::System.Span<float> BiasHhL1 => _modelGenCore.Parameters.Slice(7776, 96);
+        public global::System.ReadOnlySpan<float> BiasHhL1 => _modelGenCore.Parameters.Slice(7776, 96);
         /// <summary><c>rnn.weight_hr_l1</c> <c>[8, 24]</c>: projection weights W_hr of layer 1.</summary>
-        public global::System.Span<float> WeightHrL1 => _modelGenCore.Parameters.Slice(7872, 192);
+        public global::System.ReadOnlySpan<float> WeightHrL1 => _modelGenCore.Parameters.Slice(7872, 192);
         /// <summary><c>rnn.weight_ih_l1_reverse</c> <c>[96, 16]</c>: input-to-hidden weights (W_ii | W_if | W_ig | W_io) of layer 1, reverse direction.</summary>
-        public global::System.Span<float> WeightIhL1Reverse => _modelGenCore.Parameters.Slice(8064, 1536);
+        public global::System.ReadOnlySpan<float> WeightIhL1Reverse => _modelGenCore.Parameters.Slice(8064, 1536);
         /// <summary><c>rnn.weight_hh_l1_reverse</c> <c>[96, 8]</c>: hidden-to-hidden weights (W_hi | W_hf | W_hg | W_ho) of layer 1, reverse direction.</summary>
-        public global::System.Span<float> WeightHhL1Reverse => _modelGenCore.Parameters.Slice(9600, 768);
+        public global::System.ReadOnlySpan<float> WeightHhL1Reverse => _modelGenCore.Parameters.Slice(9600, 768);
         /// <summary><c>rnn.bias_ih_l1_reverse</c> <c>[96]</c>: input-to-hidden biases (b_ii | b_if | b_ig | b_io) of layer 1, reverse direction.</summary>
-        public global::System.Span<float> BiasIhL1Reverse => _modelGenCore.Parameters.Slice(10368, 96);
+        public global::System.ReadOnlySpan<float> BiasIhL1Reverse => _modelGenCore.Parameters.Slice(10368, 96);
         /// <summary><c>rnn.bias_hh_l1_reverse</c> <c>[96]</c>: hidden-to-hidden biases (b_hi | b_hf | b_hg | b_ho) of layer 1, reverse direction.</summary>
-        public global::System.Span<float> BiasHhL1Reverse => _modelGenCore.Parameters.Slice(10464, 96);
+        public global::System.ReadOnlySpan<float> BiasHhL1Reverse => _modelGenCore.Parameters.Slice(10464, 96);
         /// <summary><c>rnn.weight_hr_l1_reverse</c> <c>[8, 24]</c>: projection weights W_hr of layer 1, reverse direction.</summary>
-        public global::System.Span<float> WeightHrL1Reverse => _modelGenCore.Parameters.Slice(10560, 192);
+        public global::System.ReadOnlySpan<float> WeightHrL1Reverse => _modelGenCore.Parameters.Slice(10560, 192);
 
         /// <summary>Runs the recurrent layers, from a zero state: <c>output = rnn(input)[0]</c>.</summary>
         /// <param name="input"><c>[B, T, I]</c>, batch first; T is <c>input.Length / (B * I)</c>.</param>
