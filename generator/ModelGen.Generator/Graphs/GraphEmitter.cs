@@ -630,8 +630,7 @@ internal static class GraphEmitter
         w.Line("/// <summary>Checks a forward call's arguments before anything is written, and returns T.</summary>")
          .Open($"private int Check({InputType(g)} {input}, int batchSize, {Ros}<float> output, {Ros}<int> lengths, {Ros}<float> initialState, {Ros}<float> finalState)")
          .Line($"int steps = {Rt}GraphChecks.Steps({input}.Length, batchSize, {Lit(g.InputFeatures)}, nameof({input}), \"{notation}\");")
-         .Line($"{Rt}GraphChecks.Length(output.Length, (long)batchSize{(g.ReducesTime ? "" : " * steps")} * OutputSize, nameof(output), \"{output}\", "
-            + (g.ReducesTime ? "$\"[{batchSize}, {OutputSize}]\"" : "$\"[{batchSize}, {steps}, {OutputSize}]\"") + ");")
+         .Line($"{Rt}GraphChecks.Length(output.Length, nameof(output), \"{output}\", batchSize{(g.ReducesTime ? "" : ", steps")}, OutputSize);")
          .Line($"{K}SequenceLengths.Check(lengths, batchSize, steps, nameof(lengths));");
         if (g.Tokens) w.Line($"{K}EmbeddingKernel<{SpecName(g.Modules[0])}>.CheckTokens(tokens, nameof(tokens));");
         else w.Line($"{Rt}GraphChecks.NoOverlap(output, nameof(output), input, nameof(input));");
@@ -671,8 +670,8 @@ internal static class GraphEmitter
          .Line($"    [{Rt}TensorShape(\"[B, {Lit(g.OutputFeatures)}]\")] {Sp}<float> output)")
          .Line("{")
          .Line("    int batch = _streamBatch;")
-         .Line($"    {Rt}GraphChecks.Length({input}.Length, (long)batch * {Lit(g.InputFeatures)}, nameof({input}), \"{stepInput}\", $\"[{{batch}}{(g.Tokens ? "" : ", " + Lit(g.InputFeatures))}]\");")
-         .Line($"    {Rt}GraphChecks.Length(output.Length, (long)batch * OutputSize, nameof(output), \"[B, {Lit(g.OutputFeatures)}]\", $\"[{{batch}}, {{OutputSize}}]\");");
+         .Line($"    {Rt}GraphChecks.Length({input}.Length, nameof({input}), \"{stepInput}\", batch{(g.Tokens ? "" : ", InputSize")});")
+         .Line($"    {Rt}GraphChecks.Length(output.Length, nameof(output), \"[B, {Lit(g.OutputFeatures)}]\", batch, OutputSize);");
         if (g.Tokens) w.Line($"    {K}EmbeddingKernel<{SpecName(g.Modules[0])}>.CheckTokens(tokens, nameof(tokens));");
         else w.Line($"    {Rt}GraphChecks.NoOverlap(output, nameof(output), input, nameof(input));");
         w.Line("    EnsurePacked();")
@@ -838,11 +837,10 @@ internal static class GraphEmitter
          .Line("        throw new global::System.InvalidOperationException(\"Backward needs a training forward first (TrainForward).\");")
          .Line("    }")
          .Line("    int batch = a.Batch, steps = a.Steps, rows = batch * steps;")
-         .Line($"    {Rt}GraphChecks.Length(upstream.Length, (long){(g.ReducesTime ? "batch" : "rows")} * OutputSize, nameof(upstream), \"{output}\", "
-            + (g.ReducesTime ? "$\"[{batch}, {OutputSize}]\"" : "$\"[{batch}, {steps}, {OutputSize}]\"") + ");");
+         .Line($"    {Rt}GraphChecks.Length(upstream.Length, nameof(upstream), \"{output}\", batch{(g.ReducesTime ? "" : ", steps")}, OutputSize);");
         if (features)
         {
-            w.Line($"    if (!inputGradient.IsEmpty) {Rt}GraphChecks.Length(inputGradient.Length, (long)rows * InputSize, nameof(inputGradient), \"[B, T, {Lit(g.InputFeatures)}]\", $\"[{{batch}}, {{steps}}, {{InputSize}}]\");");
+            w.Line($"    if (!inputGradient.IsEmpty) {Rt}GraphChecks.Length(inputGradient.Length, nameof(inputGradient), \"[B, T, {Lit(g.InputFeatures)}]\", batch, steps, InputSize);");
         }
         w.Line($"    {Rt}GraphChecks.State(finalStateGradient, nameof(finalStateGradient), batch, RecurrentStateSize);")
          .Line($"    {Rt}GraphChecks.State(initialStateGradient, nameof(initialStateGradient), batch, RecurrentStateSize);")

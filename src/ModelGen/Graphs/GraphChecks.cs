@@ -26,13 +26,17 @@ public static class GraphChecks
         return (int)(length / perStep);
     }
 
-    /// <summary>Throws unless <paramref name="actual"/> is <paramref name="expected"/>, the length of <paramref name="shape"/>.</summary>
-    public static void Length(int actual, long expected, string argument, string notation, string shape)
+    /// <summary>
+    /// Throws unless <paramref name="actual"/> is the number of elements of <paramref name="shape"/> (the values of
+    /// <paramref name="notation"/>'s dimensions); the message is built only then, so a good call allocates nothing.
+    /// </summary>
+    public static void Length(int actual, string argument, string notation, params ReadOnlySpan<int> shape)
     {
-        if (actual != expected)
-        {
-            throw new ArgumentException($"{argument}: expected shape {notation} = {shape} ({expected} elements), got {actual}.", argument);
-        }
+        long expected = 1;
+        foreach (int dimension in shape) expected *= dimension;
+        if (actual == expected) return;
+        throw new ArgumentException(
+            $"{argument}: expected shape {notation} = [{string.Join(", ", shape.ToArray())}] ({expected} elements), got {actual}.", argument);
     }
 
     /// <summary>Throws when a span the call writes overlaps one it reads (unless they are the very same span and <paramref name="sameIsSafe"/>).</summary>
