@@ -152,20 +152,23 @@ public sealed partial class RecurrentModel<TSpec>
     }
 
     /// <summary>
-    /// Through <c>y = head.weight · x + head.bias</c> for each row: <c>dW += dy ⊗ x</c>, <c>db += dy</c>,
-    /// <c>dx += Wᵀ dy</c>.
+    /// Through <c>y = head(x)</c> for each of <paramref name="rowCount"/> rows <paramref name="rowStride"/> floats
+    /// apart (the Linear kernel's backward): <c>dW += dyᵀ x</c>, <c>db += Σ dy</c>, and <c>dx = dy W</c> written
+    /// into <paramref name="dRows"/> at the rows' places.
     /// </summary>
     private void HeadBackward(ReadOnlySpan<float> rows, int rowStride, int rowCount, ReadOnlySpan<float> dy, Span<float> dRows)
     {
-        Span<float> dWeight = Gradients.Slice(HeadWeightOffset, OutputSize * OutputFeatures);
-        Span<float> dBias = Gradients.Slice(HeadBiasOffset, OutputSize);
+        Span<float> gradients = Gradients;
         ReadOnlySpan<float> weight = _parameters.AsSpan(HeadWeightOffset, OutputSize * OutputFeatures);
+        if (rowStride == OutputFeatures)
+        {
+            LinearKernel<HeadSpec>.Backward(weight, rows, dy, rowCount, HeadWeight(gradients), HeadBias(gradients), dRows);
+            return;
+        }
         for (int row = 0; row < rowCount; row++)
         {
-            ReadOnlySpan<float> dyRow = dy.Slice(row * OutputSize, OutputSize);
-            Backprop.AddOuter(dWeight, dyRow, rows.Slice(row * rowStride, OutputFeatures));
-            Backprop.Add(dBias, dyRow);
-            Backprop.AddTransposedProduct(dRows.Slice(row * rowStride, OutputFeatures), weight, dyRow);
+            LinearKernel<HeadSpec>.Backward(weight, rows.Slice(row * rowStride, OutputFeatures), dy.Slice(row * OutputSize, OutputSize), 1,
+                HeadWeight(gradients), HeadBias(gradients), dRows.Slice(row * rowStride, OutputFeatures));
         }
     }
 

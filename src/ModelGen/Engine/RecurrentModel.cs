@@ -26,12 +26,9 @@ public sealed partial class RecurrentModel<TSpec> where TSpec : struct, IRecurre
 
     private static readonly int HeadWeightOffset = Geometry.OffsetOf("head.weight");
     private static readonly int HeadBiasOffset = Geometry.OffsetOf("head.bias");
-    // The packed copy: the recurrent module's (RecurrentKernel's layout), then the head packed like a one-gate layer.
-    private static readonly (int Weight, int Bias) PackedHead = OutputSize > 0
-        ? (RecurrentKernel<TSpec>.PackedLength, RecurrentKernel<TSpec>.PackedLength + Kernels.Packed.MatrixLength(1, OutputSize, OutputFeatures))
-        : (-1, -1);
-    private static readonly int PackedLength = RecurrentKernel<TSpec>.PackedLength
-        + (OutputSize > 0 ? Kernels.Packed.MatrixLength(1, OutputSize, OutputFeatures) + Kernels.Packed.VectorLength(1, OutputSize) : 0);
+    // The packed copy: the recurrent module's (RecurrentKernel's layout), then the head's (LinearKernel's layout).
+    private static readonly int PackedHead = RecurrentKernel<TSpec>.PackedLength;
+    private static readonly int PackedLength = RecurrentKernel<TSpec>.PackedLength + (OutputSize > 0 ? LinearKernel<HeadSpec>.PackedLength : 0);
 
     // Floats per row (b, t) of the widest buffer a call needs; the buffers sized per batch row b are no wider,
     // and B <= B·T. The kernels index every buffer with int offsets, so a call is accepted only when rows ×
@@ -51,7 +48,7 @@ public sealed partial class RecurrentModel<TSpec> where TSpec : struct, IRecurre
     public static ImmutableArray<ParameterInfo> ParameterTable { get; } = BuildTable();
 
     private readonly float[] _parameters;
-    // The forward kernels read a packed copy of the recurrent weights (see Kernels/Packed.cs). It is rebuilt
+    // The forward kernels read a packed copy of the weights (RecurrentKernel's and LinearKernel's layouts). It is rebuilt
     // before a forward pass whenever the parameters may have changed since it was made.
     private readonly float[] _packed = new float[PackedLength];
     private int _parameterVersion = 1;
@@ -173,23 +170,28 @@ public sealed partial class RecurrentModel<TSpec> where TSpec : struct, IRecurre
 
     /// <summary>
     /// PyTorch's default initialisation from a seeded generator: every recurrent weight and bias uniform in
-    /// ±1/√H; the head as <c>nn.Linear</c> does it, weight and bias uniform in ±1/√fan_in.
+    /// ±1/√H; the head as <c>nn.Linear</c> does it (<see cref="LinearKernel{TSpec}.Initialize"/>), in
+    /// <c>state_dict</c> order.
     /// </summary>
     public void InitializeParameters(ulong seed)
     {
-        _parameterVersion++;
+        Span<float> parameters = EditParameters();
         var random = new SplitMix64(seed);
-        float recurrentBound = 1f / MathF.Sqrt(HiddenSize);
-        float headBound = 1f / MathF.Sqrt(OutputFeatures);
-        foreach (ParameterInfo info in ParameterTable)
-        {
-            float bound = info.Name.StartsWith("head.", StringComparison.Ordinal) ? headBound : recurrentBound;
-            foreach (ref float value in _parameters.AsSpan(info.Offset, info.Length))
-            {
-                value = random.NextUniform(-bound, bound);
-            }
-        }
+        GraphChecks.InitializeUniform(parameters[..RecurrentKernel<TSpec>.ParameterLength], 1f / MathF.Sqrt(HiddenSize), ref random);
+        if (OutputSize > 0) LinearKernel<HeadSpec>.Initialize(HeadWeight(parameters), HeadBias(parameters), ref random);
     }
+
+    /// <summary><c>head</c>: the <c>nn.Linear(D·Hout, O)</c> after the recurrent module (when O &gt; 0).</summary>
+    internal readonly struct HeadSpec : ILinearSpec
+    {
+        public static int InFeatures => Sizes<TSpec>.OutputFeatures;
+        public static int OutFeatures => TSpec.OutputSize;
+        public static bool Bias => true;
+    }
+
+    private static Span<float> HeadWeight(Span<float> buffer) => buffer.Slice(HeadWeightOffset, OutputSize * OutputFeatures);
+
+    private static Span<float> HeadBias(Span<float> buffer) => buffer.Slice(HeadBiasOffset, OutputSize);
 
     // LoadSafetensors and SaveSafetensors: RecurrentModel.Safetensors.cs.
 
@@ -291,19 +293,22 @@ public sealed partial class RecurrentModel<TSpec> where TSpec : struct, IRecurre
         else ApplyHead(workspace, output, OutputFeatures, batch * steps, predictions);
     }
 
-    /// <summary>prediction[r] = head.weight · rows[r] + head.bias for each of <paramref name="rowCount"/> rows.</summary>
+    /// <summary>
+    /// <c>head(rows)</c>: prediction[r] = head.weight · rows[r] + head.bias for <paramref name="rowCount"/> rows
+    /// <paramref name="rowStride"/> floats apart (the Linear kernel over contiguous rows, or row by row).
+    /// </summary>
     private static void ApplyHead(Workspace<TSpec> workspace, ReadOnlySpan<float> rows, int rowStride, int rowCount, Span<float> prediction)
     {
-        ReadOnlySpan<float> weight = workspace.PackedWeights.AsSpan(PackedHead.Weight, Kernels.Packed.MatrixLength(1, OutputSize, OutputFeatures));
-        ReadOnlySpan<float> bias = workspace.PackedWeights.AsSpan(PackedHead.Bias, Kernels.Packed.VectorLength(1, OutputSize));
-        float[] headRow = workspace.HeadRow;
-        if (rows.Length < (rowCount - 1) * rowStride + OutputFeatures) throw new ArgumentException("rows are too short", nameof(rows));
+        ReadOnlySpan<float> packed = workspace.PackedWeights.AsSpan(PackedHead, LinearKernel<HeadSpec>.PackedLength);
+        if (rowStride == OutputFeatures)
+        {
+            LinearKernel<HeadSpec>.Forward(packed, rows, prediction, rowCount, workspace.HeadScratch);
+            return;
+        }
         for (int row = 0; row < rowCount; row++)
         {
-            Kernels.Packed.MatVec(weight, Kernels.Packed.Tiles(1, OutputSize), Kernels.Packed.TileVectors(1), OutputFeatures,
-                ref System.Runtime.InteropServices.MemoryMarshal.GetReference(rows.Slice(row * rowStride, OutputFeatures)),
-                bias, ref headRow[0]);
-            headRow.AsSpan(0, OutputSize).CopyTo(prediction.Slice(row * OutputSize, OutputSize));
+            LinearKernel<HeadSpec>.Forward(packed, rows.Slice(row * rowStride, OutputFeatures), prediction.Slice(row * OutputSize, OutputSize), 1,
+                workspace.HeadScratch);
         }
     }
 
@@ -319,11 +324,7 @@ public sealed partial class RecurrentModel<TSpec> where TSpec : struct, IRecurre
     private static void Pack(float[] parameters, float[] packed)
     {
         RecurrentKernel<TSpec>.Pack(parameters, packed);
-        if (OutputSize > 0)
-        {
-            Kernels.Packed.PackMatrix(parameters.AsSpan(HeadWeightOffset), 1, OutputSize, OutputFeatures, packed.AsSpan(PackedHead.Weight));
-            Kernels.Packed.PackVector(parameters.AsSpan(HeadBiasOffset), 1, OutputSize, packed.AsSpan(PackedHead.Bias));
-        }
+        if (OutputSize > 0) LinearKernel<HeadSpec>.Pack(HeadWeight(parameters), HeadBias(parameters), packed.AsSpan(PackedHead, LinearKernel<HeadSpec>.PackedLength));
     }
 
     private static int SequenceLength(ReadOnlySpan<float> input, int batchSize)

@@ -22,8 +22,8 @@ internal sealed class Workspace<TSpec> where TSpec : struct, IRecurrentModelSpec
     // then the top layer's output [B, T, D*Hout] of a prediction call, which the head reads.
     private float[] _arena = [];
 
-    /// <summary>One row of the head's output, padded to whole vectors.</summary>
-    public readonly float[] HeadRow = new float[Kernels.Packed.VectorLength(1, Math.Max(TSpec.OutputSize, 1))];
+    /// <summary>The head's scratch (its Linear kernel's flushed input rows).</summary>
+    public readonly float[] HeadScratch = new float[TSpec.OutputSize > 0 ? LinearKernel<RecurrentModel<TSpec>.HeadSpec>.ScratchLength : 0];
 
     /// <summary>The streaming h <c>[L, B, Hout]</c>.</summary>
     public float[] StreamH = [];
