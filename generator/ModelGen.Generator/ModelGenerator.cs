@@ -1,11 +1,13 @@
 using Microsoft.CodeAnalysis;
+using ModelGen.Generator.Emit;
+using ModelGen.Generator.Parsing;
 
 namespace ModelGen.Generator;
 
 /// <summary>
 /// Expands <c>[LstmModel]</c>, <c>[GruModel]</c> and <c>[RnnModel]</c> on partial classes into specialised
 /// recurrent models, and <c>[SequenceModel]</c> graphs into their forward and backward schedules. Pipelines:
-/// attribute → <see cref="ModelSpec"/> (Parser) → source text (Emitter); attribute → <see cref="Graphs.GraphSpec"/>
+/// attribute → <see cref="ModelSpec"/> (Parser) → source text (Emitter); attribute → <see cref="GraphSpec"/>
 /// (GraphParser) → source text (GraphEmitter).
 /// </summary>
 [Generator(LanguageNames.CSharp)]
@@ -18,19 +20,19 @@ public sealed class ModelGenerator : IIncrementalGenerator
         Register(context, Parser.GruAttribute, CellKind.Gru, TrackingNames.GruSpecs);
         Register(context, Parser.RnnAttribute, CellKind.Rnn, TrackingNames.RnnSpecs);
 
-        IncrementalValuesProvider<Graphs.GraphOutput> graphs = context.SyntaxProvider
+        IncrementalValuesProvider<GraphOutput> graphs = context.SyntaxProvider
             .ForAttributeWithMetadataName(
-                Graphs.GraphParser.SequenceModelAttribute,
+                GraphParser.SequenceModelAttribute,
                 predicate: static (node, _) => node is Microsoft.CodeAnalysis.CSharp.Syntax.ClassDeclarationSyntax,
                 transform: static (syntax, cancellation) => syntax.TargetSymbol is INamedTypeSymbol type
-                    ? Graphs.GraphParser.Parse(type, syntax.SemanticModel.Compilation, cancellation).Output
+                    ? GraphParser.Parse(type, syntax.SemanticModel.Compilation, cancellation).Output
                     : null)
             .WithTrackingName(TrackingNames.GraphSpecs)
             .Where(static spec => spec is not null)
             .Select(static (spec, _) => spec!)
             .WithTrackingName(TrackingNames.ValidGraphSpecs);
         context.RegisterSourceOutput(graphs, static (output, spec) =>
-            output.AddSource(Graphs.GraphEmitter.HintName(spec.Spec?.Target ?? spec.Stubs!.Target), Graphs.GraphEmitter.Emit(spec)));
+            output.AddSource(GraphEmitter.HintName(spec.Spec?.Target ?? spec.Stubs!.Target), GraphEmitter.Emit(spec)));
     }
 
     private static void Register(IncrementalGeneratorInitializationContext context, string attribute, CellKind cell,

@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using Microsoft.CodeAnalysis;
 using ModelGen.Generator.Diagnostics;
+using ModelGen.Generator.Parsing;
 
 namespace ModelGen.Generator.Tests;
 

@@ -1,4 +1,5 @@
 using Microsoft.CodeAnalysis;
+using ModelGen.Generator.Parsing;
 
 namespace ModelGen.Generator.Diagnostics;
 

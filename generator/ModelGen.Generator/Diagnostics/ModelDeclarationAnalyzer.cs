@@ -3,13 +3,14 @@ using System.Collections.Generic;
 using System.Collections.Immutable;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Diagnostics;
+using ModelGen.Generator.Parsing;
 
 namespace ModelGen.Generator.Diagnostics;
 
 /// <summary>
 /// Reports what is wrong with a model declaration (MG0001–MG0016, and for <c>[SequenceModel]</c> graphs
 /// MG0019–MG0024), at the attribute argument or identifier at fault. It runs the same <see cref="ModelValidation"/>
-/// and <see cref="Graphs.GraphParser"/> as the generator, which generates nothing for a declaration with any
+/// and <see cref="GraphParser"/> as the generator, which generates nothing for a declaration with any
 /// error, so a ModelGen diagnostic is never followed by errors inside generated code.
 /// </summary>
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
@@ -53,7 +54,7 @@ public sealed class ModelDeclarationAnalyzer : DiagnosticAnalyzer
             INamedTypeSymbol? lstm = start.Compilation.GetTypeByMetadataName(ModelValidation.LstmAttribute);
             INamedTypeSymbol? gru = start.Compilation.GetTypeByMetadataName(ModelValidation.GruAttribute);
             INamedTypeSymbol? rnn = start.Compilation.GetTypeByMetadataName(ModelValidation.RnnAttribute);
-            INamedTypeSymbol? graph = start.Compilation.GetTypeByMetadataName(Graphs.GraphParser.SequenceModelAttribute);
+            INamedTypeSymbol? graph = start.Compilation.GetTypeByMetadataName(GraphParser.SequenceModelAttribute);
             if (lstm is null && gru is null && rnn is null && graph is null) return;
             // A nested model is validated for itself and for each type that contains it; once is enough.
             var results = new ConcurrentDictionary<INamedTypeSymbol, IReadOnlyList<ModelProblem>>(SymbolEqualityComparer.Default);
@@ -83,7 +84,7 @@ public sealed class ModelDeclarationAnalyzer : DiagnosticAnalyzer
                     results.GetOrAdd(model, m =>
                     {
                         IReadOnlyList<ModelProblem> recurrent = ModelValidation.Validate(m, compilation, cancellation).Problems;
-                        IReadOnlyList<ModelProblem> graphs = Graphs.GraphParser.Parse(m, compilation, cancellation).Problems;
+                        IReadOnlyList<ModelProblem> graphs = GraphParser.Parse(m, compilation, cancellation).Problems;
                         return graphs.Count == 0 ? recurrent : [.. recurrent, .. graphs];
                     });
 

@@ -1,8 +1,9 @@
 using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
+using ModelGen.Generator.Parsing;
 
-namespace ModelGen.Generator.Graphs;
+namespace ModelGen.Generator.Emit;
 
 /// <summary>
 /// Writes the source of one graph model from its <see cref="GraphSpec"/>. Pure: same spec, same text. The file

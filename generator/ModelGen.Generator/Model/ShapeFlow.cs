@@ -1,6 +1,6 @@
 using System.Collections.Generic;
 
-namespace ModelGen.Generator.Graphs;
+namespace ModelGen.Generator;
 
 /// <summary>What flows into and out of one module: features per row, and whether rows are steps (B·T) or sequences (B).</summary>
 /// <param name="Recurrent">For a FinalHidden reduction, the index of the recurrent module whose h_n it reads; else -1.</param>

@@ -4,8 +4,10 @@ using System.Threading;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
+using ModelGen.Generator.Diagnostics;
+using ModelGen.Generator.Emit;
 
-namespace ModelGen.Generator.Diagnostics;
+namespace ModelGen.Generator.Parsing;
 
 /// <summary>One member that a generated part declares on the model type, as the collision checks compare it.</summary>
 internal sealed class GeneratedMember(string name, string[]? parameterTypes, bool isOverride)

@@ -1,6 +1,7 @@
 using System.Collections.Generic;
+using ModelGen.Generator.Parsing;
 
-namespace ModelGen.Generator;
+namespace ModelGen.Generator.Emit;
 
 // The model's summary (Summary, ToString) and its services: ShareWeights, and the nested SharedWeights and
 // InferenceContext classes, whose inference methods carry the same shapes as the model's.

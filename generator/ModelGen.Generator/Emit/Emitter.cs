@@ -1,8 +1,9 @@
 using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
+using ModelGen.Generator.Parsing;
 
-namespace ModelGen.Generator;
+namespace ModelGen.Generator.Emit;
 
 /// <summary>
 /// Writes the source of one model from its <see cref="ModelSpec"/>. Pure: same spec, same text. The generated

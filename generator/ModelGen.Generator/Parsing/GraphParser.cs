@@ -7,8 +7,9 @@ using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using ModelGen.Generator.Diagnostics;
+using ModelGen.Generator.Emit;
 
-namespace ModelGen.Generator.Graphs;
+namespace ModelGen.Generator.Parsing;
 
 /// <summary>
 /// Reads a <c>[SequenceModel]</c> class into a <see cref="GraphSpec"/> and the problems of its declaration. The

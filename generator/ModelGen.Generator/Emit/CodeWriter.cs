@@ -1,6 +1,7 @@
 using System.Text;
+using ModelGen.Generator.Parsing;
 
-namespace ModelGen.Generator;
+namespace ModelGen.Generator.Emit;
 
 /// <summary>A string builder that indents by block, for readable generated code.</summary>
 internal sealed class CodeWriter

@@ -6,8 +6,10 @@ using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Text;
+using ModelGen.Generator.Diagnostics;
+using ModelGen.Generator.Emit;
 
-namespace ModelGen.Generator.Diagnostics;
+namespace ModelGen.Generator.Parsing;
 
 /// <summary>One thing wrong with a model declaration: a diagnostic to report, already located.</summary>
 internal sealed class ModelProblem(DiagnosticDescriptor descriptor, Location location, params object[] arguments)
@@ -503,7 +505,7 @@ internal static class ModelValidation
             // A base that is itself a model gets the same members; the generator cannot see them yet (they are
             // generated in the same run), so a model base is reported as such.
             if (baseType.GetAttributes().Any(a => CellOf(a.AttributeClass) is not null
-                || a.AttributeClass?.ToDisplayString() == Graphs.GraphParser.SequenceModelAttribute))
+                || a.AttributeClass?.ToDisplayString() == GraphParser.SequenceModelAttribute))
             {
                 problems.Add(new ModelProblem(DiagnosticDescriptors.InheritedMemberHidden,
                     BaseTypeLocation(type, primary, cancellation) ?? primary.Identifier.GetLocation(),

@@ -1,8 +1,9 @@
 using System.Threading;
 using Microsoft.CodeAnalysis;
 using ModelGen.Generator.Diagnostics;
+using ModelGen.Generator.Emit;
 
-namespace ModelGen.Generator;
+namespace ModelGen.Generator.Parsing;
 
 /// <summary>Turns a class marked with a model attribute into a <see cref="ModelSpec"/>, or null when it cannot be honoured.</summary>
 internal static class Parser

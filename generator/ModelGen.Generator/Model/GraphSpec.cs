@@ -1,4 +1,4 @@
-namespace ModelGen.Generator.Graphs;
+namespace ModelGen.Generator;
 
 /// <summary>The module kinds of a graph, one per module attribute.</summary>
 internal enum ModuleKind
