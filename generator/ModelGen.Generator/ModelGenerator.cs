@@ -23,7 +23,8 @@ public sealed class ModelGenerator : IIncrementalGenerator
         IncrementalValuesProvider<GraphOutput> graphs = context.SyntaxProvider
             .ForAttributeWithMetadataName(
                 GraphParser.SequenceModelAttribute,
-                predicate: static (node, _) => node is Microsoft.CodeAnalysis.CSharp.Syntax.ClassDeclarationSyntax,
+                predicate: static (node, _) => node is Microsoft.CodeAnalysis.CSharp.Syntax.ClassDeclarationSyntax
+                    or Microsoft.CodeAnalysis.CSharp.Syntax.RecordDeclarationSyntax,
                 transform: static (syntax, cancellation) => syntax.TargetSymbol is INamedTypeSymbol type
                     ? GraphParser.Parse(type, syntax.SemanticModel.Compilation, cancellation).Output
                     : null)

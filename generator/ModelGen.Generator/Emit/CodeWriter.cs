@@ -16,9 +16,12 @@ internal sealed class CodeWriter
         return this;
     }
 
-    public CodeWriter Open(string line)
+    public CodeWriter Open(string line) => Line(line).Open();
+
+    /// <summary>Opens a block after a header already written (e.g. a signature over several lines).</summary>
+    public CodeWriter Open()
     {
-        Line(line).Line("{");
+        Line("{");
         _depth++;
         return this;
     }

@@ -153,8 +153,6 @@ internal static class GraphEmitter
         public string Rows(int i, bool output = true) => (output ? Shapes[i].OutPerStep : Shapes[i].PerStep) ? "rows" : "batch";
 
         /// <summary>What module i reads: the previous module's output, or the graph's input.</summary>
-        public string Input(int i) => i == 0 ? "input" : Modules[i - 1] is DropoutModule ? Output(i - 1) : Output(i - 1);
-
         public Tensor TensorOf(int i, string local) => TensorsByModule[i].First(t => t.Local == local);
 
         public bool Has(int i, string local) => TensorsByModule[i].Any(t => t.Local == local);
@@ -226,13 +224,13 @@ internal static class GraphEmitter
             + (r.NumLayers != 1 ? ", num_layers=" + Lit(r.NumLayers) : "")
             + (r.Kind == ModuleKind.Rnn && r.Relu ? ", nonlinearity='relu'" : "")
             + (r.Bias ? "" : ", bias=False") + ", batch_first=True"
-            + (r.Dropout != 0 ? ", dropout=" + r.Dropout.ToString("R", CultureInfo.InvariantCulture) : "")
+            + (r.Dropout != 0 ? ", dropout=" + PythonFloat(r.Dropout) : "")
             + (r.Bidirectional ? ", bidirectional=True" : "")
             + (r.ProjSize > 0 ? ", proj_size=" + Lit(r.ProjSize) : "") + ")",
         LinearModule l => $"nn.Linear({Lit(l.InFeatures)}, {Lit(l.OutFeatures)}{(l.Bias ? "" : ", bias=False")})",
-        LayerNormModule n => $"nn.LayerNorm({Lit(n.NormalizedShape)}, eps={n.Eps.ToString("R", CultureInfo.InvariantCulture)}"
+        LayerNormModule n => $"nn.LayerNorm({Lit(n.NormalizedShape)}, eps={PythonFloat(n.Eps)}"
             + (n.Affine ? (n.Bias ? "" : ", bias=False") : ", elementwise_affine=False") + ")",
-        DropoutModule d => $"nn.Dropout({d.P.ToString("R", CultureInfo.InvariantCulture)})",
+        DropoutModule d => $"nn.Dropout({PythonFloat(d.P)})",
         ReduceModule { Mode: ReduceMode.Last } => "x[arange(B), lengths - 1]",
         ReduceModule { Mode: ReduceMode.FinalHidden } => "cat([h_n[-D + d] for d in range(D)], dim=1)",
         ReduceModule { Mode: ReduceMode.Mean } => "x.sum(1) / lengths[:, None]",
@@ -355,8 +353,8 @@ internal static class GraphEmitter
         string previous = "0";
         foreach (ModuleSpec m in g.Modules.Where(m => m is RecurrentModule or LinearModule))
         {
-            w.Line($"public static readonly int Packed{Bare(m)} = {previous};");
-            previous = $"Packed{Bare(m)} + {Kernel(m)}.PackedLength";
+            w.Line($"public static readonly int {Bare(m)}Packed = {previous};");
+            previous = $"{Bare(m)}Packed + {Kernel(m)}.PackedLength";
         }
         w.Line($"public static readonly int PackedLength = {previous};");
         w.Close().Line();
@@ -422,7 +420,7 @@ internal static class GraphEmitter
                     yield return (bare + "Work", $"{Kernel(m)}.ArenaLength(batch, steps, training)", false);
                     break;
                 case LayerNormModule:
-                    yield return (bare + "Record", $"{Kernel(m)}.RecordLength((int)System.Math.Min({(rows == "rows" ? "rows" : "batch")}, int.MaxValue))", true);
+                    yield return (bare + "Record", $"{Kernel(m)}.RecordLength((int)global::System.Math.Min({(rows == "rows" ? "rows" : "batch")}, int.MaxValue))", true);
                     break;
                 case ReduceModule { Mode: ReduceMode.Max }:
                     yield return (bare + "Argmax", $"batch * {features}", false);
@@ -464,7 +462,7 @@ internal static class GraphEmitter
         foreach (ModuleSpec m in g.Modules)
         {
             string view = GraphParser.ViewType(m.Kind);
-            string field = "_" + Camel(m.Property) + "Module";
+            string field = "_" + Bare(m) + "Module";
             string create = m switch
             {
                 EmbeddingModule e => $"new(_buffers, \"{m.Name}\", {Lit(e.NumEmbeddings)}, {Lit(e.EmbeddingDim)}, {Lit(e.PaddingIdx)})",
@@ -494,7 +492,7 @@ internal static class GraphEmitter
         w.Line("/// <summary>All parameters, laid out as <see cref=\"ParameterTable\"/> says; reading them changes nothing.</summary>")
          .Line($"public {Ros}<float> Parameters => _buffers.Parameters;")
          .Line()
-         .Line("/// <summary>The gradient buffer, laid out like <see cref=\"Parameters\"/>; <see cref=\"Backward\"/> adds to it.</summary>")
+         .Line("/// <summary>The gradient buffer, laid out like <see cref=\"Parameters\"/>; <c>Backward</c> adds to it.</summary>")
          .Line($"public {Sp}<float> Gradients => _buffers.Gradients;")
          .Line()
          .Line($"/// <inheritdoc cref=\"{Rt}ModelBuffers.EditParameters\"/>")
@@ -524,7 +522,7 @@ internal static class GraphEmitter
         w.Line("/// <summary>")
          .Line("/// PyTorch's default initialisation from a seeded generator: embeddings N(0, 1) with the padding row zero,")
          .Line("/// recurrent tensors uniform in ±1/√H, Linear weight and bias uniform in ±1/√in_features, LayerNorm weight 1")
-         .Line("/// and bias 0. The values follow <see cref=\"ModelGen.SplitMix64\"/>, not PyTorch's generator.")
+         .Line("/// and bias 0. The values follow <see cref=\"global::ModelGen.SplitMix64\"/>, not PyTorch's generator.")
          .Line("/// </summary>")
          .Open("public void InitializeParameters(ulong seed)")
          .Line($"var random = new {Rt}SplitMix64(seed);")
@@ -550,12 +548,12 @@ internal static class GraphEmitter
         }
         w.Close().Line();
 
-        w.Line("/// <summary>Loads a PyTorch <c>state_dict</c> saved as safetensors, matched by name; see <see cref=\"ModelGen.ModelBuffers.Load\"/>.</summary>")
+        w.Line("/// <summary>Loads a PyTorch <c>state_dict</c> saved as safetensors, matched by name; see <see cref=\"global::ModelGen.ModelBuffers.Load\"/>.</summary>")
          .Open($"public {Rt}LoadResult LoadSafetensors(string path, {Rt}LoadOptions? options = null)")
          .Line("using global::System.IO.FileStream stream = global::System.IO.File.OpenRead(path);")
          .Line("return LoadSafetensors(stream, options);")
          .Close().Line()
-         .Line("/// <summary>Loads a PyTorch <c>state_dict</c> saved as safetensors, matched by name; see <see cref=\"ModelGen.ModelBuffers.Load\"/>.</summary>")
+         .Line("/// <summary>Loads a PyTorch <c>state_dict</c> saved as safetensors, matched by name; see <see cref=\"global::ModelGen.ModelBuffers.Load\"/>.</summary>")
          .Line($"public {Rt}LoadResult LoadSafetensors(global::System.IO.Stream stream, {Rt}LoadOptions? options = null) =>")
          .Line($"    _buffers.Load(stream, options ?? new {Rt}LoadOptions());")
          .Line()
@@ -588,12 +586,19 @@ internal static class GraphEmitter
         foreach (bool training in new[] { false, true })
         {
             string name = training ? "TrainForward" : "Forward";
-            w.Line("/// <summary>")
-             .Line(training
-                ? "/// <see cref=\"Forward\"/> that also records what <see cref=\"Backward\"/> reads (and draws the dropout masks)."
-                : "/// The forward pass over a batch: every module in order, with PyTorch's packed-sequence semantics when")
-             .Line(training ? "/// <see cref=\"Backward\"/> then takes dL/d(output)." : "/// <paramref name=\"lengths\"/> is given (each row runs to its own length; outputs past it are zero).")
-             .Line("/// </summary>")
+            w.Line("/// <summary>");
+            if (training)
+            {
+                w.Line("/// <c>Forward</c> that also records what <c>Backward</c> reads (and draws the dropout masks).")
+                 .Line("/// <c>Backward</c> then takes dL/d(output).");
+            }
+            else
+            {
+                w.Line("/// The forward pass over a batch: every module in order, with PyTorch's packed-sequence semantics when")
+                 .Line("/// <paramref name=\"lengths\"/> is given: each row runs to its own length, the recurrent modules' outputs")
+                 .Line("/// past it are zero and reductions see only its real steps.");
+            }
+            w.Line("/// </summary>")
              .Line($"/// <param name=\"{input}\">{(g.Tokens ? "Token ids" : "The input")} <c>{notation}</c>, batch first.</param>")
              .Line("/// <param name=\"batchSize\">B.</param>")
              .Line($"/// <param name=\"output\">The result <c>{output}</c>, overwritten.</param>")
@@ -629,7 +634,14 @@ internal static class GraphEmitter
 
         // The checks shared by both.
         w.Line("/// <summary>Checks a forward call's arguments before anything is written, and returns T.</summary>")
-         .Open($"private int Check({InputType(g)} {input}, int batchSize, {Ros}<float> output, {Ros}<int> lengths, {Ros}<float> initialState, {Ros}<float> finalState)")
+         .Line("private int Check(")
+         .Line($"    {InputType(g)} {input},")
+         .Line("    int batchSize,")
+         .Line($"    {Ros}<float> output,")
+         .Line($"    {Ros}<int> lengths,")
+         .Line($"    {Ros}<float> initialState,")
+         .Line($"    {Ros}<float> finalState)")
+         .Open()
          .Line($"int steps = {Rt}GraphChecks.Steps({input}.Length, batchSize, {Lit(g.InputFeatures)}, nameof({input}), \"{notation}\");")
          .Line($"{Rt}GraphChecks.Length(output.Length, nameof(output), \"{output}\", batchSize{(g.ReducesTime ? "" : ", steps")}, OutputSize);")
          .Line($"{K}SequenceLengths.Check(lengths, batchSize, steps, nameof(lengths));");
@@ -695,8 +707,14 @@ internal static class GraphEmitter
          .Line("/// The forward schedule: one kernel call per module, each on named slices of the arena. With RecordCache")
          .Line("/// (training) every module also keeps what its backward reads, and the input is recorded first.")
          .Line("/// </summary>")
-         .Line($"private void Run<TCache>(ArenaPlan a, {Sp}<float> arena, {InputType(g)} {input}, {Ros}<int> lengths, {Sp}<float> output,")
-         .Line($"    {Ros}<float> initialState, {Sp}<float> finalState)")
+         .Line("private void Run<TCache>(")
+         .Line("    ArenaPlan a,")
+         .Line($"    {Sp}<float> arena,")
+         .Line($"    {InputType(g)} {input},")
+         .Line($"    {Ros}<int> lengths,")
+         .Line($"    {Sp}<float> output,")
+         .Line($"    {Ros}<float> initialState,")
+         .Line($"    {Sp}<float> finalState)")
          .Line("    where TCache : struct, global::ModelGen.Kernels.ICacheMode")
          .Line("{")
          .Line("    int batch = a.Batch, steps = a.Steps, rows = batch * steps;")
@@ -707,7 +725,7 @@ internal static class GraphEmitter
          .Line($"        {Sp}<{(g.Tokens ? "int" : "float")}> recordedInput = {RecordedInput(g)};")
          .Line($"        {input}.CopyTo(recordedInput);")
          .Line($"        {input} = recordedInput;")
-         .Line($"        {Sp}<int> recordedLengths = global::System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>(arena.Slice(a.RecordedLengths, lengths.IsEmpty ? 0 : batch));")
+         .Line($"        {Sp}<int> recordedLengths = {Rt}ModelBuffers.Ints(arena.Slice(a.RecordedLengths, lengths.IsEmpty ? 0 : batch));")
          .Line("        lengths.CopyTo(recordedLengths);")
          .Line("        lengths = recordedLengths;");
         if (g.StateSize > 0)
@@ -746,7 +764,7 @@ internal static class GraphEmitter
                     w.Line($"    {Sp}<float> {state}HN = arena.Slice(a.{bare}HN, {StateSlice(r, cell: false)});");
                     if (lstm) w.Line($"    {Sp}<float> {state}CN = arena.Slice(a.{bare}CN, {StateSlice(r, cell: true)});");
                     Call(w, "    ", $"{Kernel(m)}.Forward<TCache>",
-                        $"packed.Slice(Layout.Packed{bare}, {Kernel(m)}.PackedLength)",
+                        $"packed.Slice(Layout.{bare}Packed, {Kernel(m)}.PackedLength)",
                         $"input: {x}", "lengths", "batch", "steps", $"output: {y}",
                         $"h0: {CallerState(g, r, "initialState", cell: false)}", $"c0: {(lstm ? CallerState(g, r, "initialState", cell: true) : "default")}",
                         $"hN: {state}HN", $"cN: {(lstm ? state + "CN" : "default")}",
@@ -754,13 +772,13 @@ internal static class GraphEmitter
                         $"dropout: {Float(r.Dropout)}", "ref _dropoutRandom");
                     w.Line("    if (!finalState.IsEmpty)")
                      .Line("    {")
-                     .Line($"        {state}HN.CopyTo(finalState.Slice({Lit(g.StateOffset(r, cell: false))} * batch));");
-                    if (lstm) w.Line($"        {state}CN.CopyTo(finalState.Slice({Lit(g.StateOffset(r, cell: true))} * batch));");
+                     .Line($"        {state}HN.CopyTo(finalState.Slice({StateStart(g, r, cell: false)}));");
+                    if (lstm) w.Line($"        {state}CN.CopyTo(finalState.Slice({StateStart(g, r, cell: true)}));");
                     w.Line("    }");
                     break;
                 }
                 case LinearModule l:
-                    Call(w, "    ", $"{Kernel(m)}.Forward", $"packed.Slice(Layout.Packed{bare}, {Kernel(m)}.PackedLength)", x, y, rows,
+                    Call(w, "    ", $"{Kernel(m)}.Forward", $"packed.Slice(Layout.{bare}Packed, {Kernel(m)}.PackedLength)", x, y, rows,
                         $"arena.Slice(a.Scratch, {Kernel(m)}.ScratchLength)");
                     break;
                 case LayerNormModule n:
@@ -803,14 +821,18 @@ internal static class GraphEmitter
 
     /// <summary>Module r's part of a caller's state span (empty when the span is).</summary>
     private static string CallerState(Graph g, RecurrentModule r, string span, bool cell) =>
-        $"{span}.IsEmpty ? default : {span}.Slice({Lit(g.StateOffset(r, cell))} * batch, {StateSlice(r, cell)})";
+        $"{span}.IsEmpty ? default : {span}.Slice({StateStart(g, r, cell)}, {StateSlice(r, cell)})";
+
+    /// <summary>Where module r's h_n (or c_n) starts in a state of B sequences, as an expression.</summary>
+    private static string StateStart(Graph g, RecurrentModule r, bool cell) =>
+        g.StateOffset(r, cell) == 0 ? "0" : $"{Lit(g.StateOffset(r, cell))} * batch";
 
     private static string RecordedInput(Graph g) => g.Tokens
-        ? "global::System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>(arena.Slice(a.RecordedInput, rows))"
+        ? "global::ModelGen.ModelBuffers.Ints(arena.Slice(a.RecordedInput, rows))"
         : $"arena.Slice(a.RecordedInput, rows * {Lit(g.InputFeatures)})";
 
     private static string Argmax(string bare, int features) =>
-        $"global::System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>(arena.Slice(a.{bare}Argmax, batch * {Lit(features)}))";
+        $"global::ModelGen.ModelBuffers.Ints(arena.Slice(a.{bare}Argmax, batch * {Lit(features)}))";
 
     // ---- Backward ----------------------------------------------------------------------------------------------------
 
@@ -856,30 +878,27 @@ internal static class GraphEmitter
             w.Line($"    {Rt}GraphChecks.NoOverlap(inputGradient, nameof(inputGradient), upstream, nameof(upstream));");
         }
             w.Line($"    {Ros}<{(g.Tokens ? "int" : "float")}> {InputName(g)} = {RecordedInput(g)};")
-         .Line($"    {Ros}<int> lengths = _trainedWithLengths ? global::System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>(arena.Slice(a.RecordedLengths, batch)) : default;");
+         .Line($"    {Ros}<int> lengths = _trainedWithLengths ? {Rt}ModelBuffers.Ints(arena.Slice(a.RecordedLengths, batch)) : default;");
         if (g.StateSize > 0) w.Line($"    {Ros}<float> initialState = _trainedWithState ? arena.Slice(a.RecordedState, RecurrentStateSize * batch) : default;");
-        // The forward outputs.
+        // The forward outputs that a backward reads: its module's input (or, for an activation, its own output).
         for (int i = 0; i < g.Modules.Count; i++)
         {
-            ModuleSpec m = g.Modules[i];
-            string rows = g.Rows(i);
-            if (m is DropoutModule)
-            {
-                w.Line($"    {Sp}<float> {g.Output(i)} = arena.Slice(a.{Bare(m)}Out, {rows} * {Lit(g.Shapes[i].OutFeatures)});");
-                continue;
-            }
-            w.Line($"    {Sp}<float> {g.Output(i)} = arena.Slice(a.{Bare(m)}Out, {rows} * {Lit(g.Shapes[i].OutFeatures)});");
+            bool readAsInput = i < g.Last && g.Modules[i + 1] is RecurrentModule or LinearModule or LayerNormModule or ActivationModule;
+            if (!readAsInput && g.Modules[i] is not ActivationModule) continue;
+            w.Line($"    {Sp}<float> {g.Output(i)} = arena.Slice(a.{Bare(g.Modules[i])}Out, {g.Rows(i)} * {Lit(g.Shapes[i].OutFeatures)});");
         }
         for (int i = g.Last; i >= 0; i--)
         {
             ModuleSpec m = g.Modules[i];
             string bare = Bare(m), rows = g.Rows(i), x = i == 0 ? InputName(g) : g.Output(i - 1), y = g.Output(i);
-            string dy = i == g.Last ? "upstream" : "d" + Pascal(g.Output(i));
-            string dx = i == 0 ? (features ? "inputGradient" : "default") : "d" + Pascal(g.Output(i - 1));
+            string dy = i == g.Last ? "upstream" : g.Output(i) + "Gradient";
+            string dx = i == 0 ? (features ? "inputGradient" : "default") : g.Output(i - 1) + "Gradient";
             string source = m is ReduceModule { Mode: ReduceMode.FinalHidden } ? $"dh_n of {g.Modules[i - 1].Name}"
                 : i == 0 && g.Tokens ? $"d {m.Name}.weight" : "d" + InShape(g, i);
+            string from = g.FeedsFinalHidden(i) && m is RecurrentModule fed
+                ? $"dh_n [{Lit(fed.StateLayers)}, B, {Lit(fed.StateSize)}]" : "d" + Shape(g, i);
             w.Line()
-             .Line($"    // {m.Name}: {PyTorch(m)}    d{Shape(g, i)} → {source}");
+             .Line($"    // {m.Name}: {PyTorch(m)}    {from} → {source}");
             if (i > 0 && !(g.FeedsFinalHidden(i - 1) && m is ReduceModule))
             {
                 w.Line($"    {Sp}<float> {dx} = arena.Slice(a.{Bare(g.Modules[i - 1])}OutGradient, {g.Rows(i - 1)} * {Lit(g.Shapes[i - 1].OutFeatures)});");
@@ -957,7 +976,7 @@ internal static class GraphEmitter
         for (int i = 0; i < g.Modules.Count; i++)
         {
             ModuleSpec m = g.Modules[i];
-            string target = $"packed.Slice(Layout.Packed{Bare(m)}, {Kernel(m)}.PackedLength)";
+            string target = $"packed.Slice(Layout.{Bare(m)}Packed, {Kernel(m)}.PackedLength)";
             switch (m)
             {
                 case RecurrentModule:
@@ -1026,6 +1045,11 @@ internal static class GraphEmitter
         string.Concat(snake.Split('_').Where(p => p.Length > 0).Select(p => char.ToUpperInvariant(p[0]) + p.Substring(1)));
 
     private static string Lit(long value) => value.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>A number as Python writes it: <c>1e-05</c>, <c>0.1</c>.</summary>
+    private static string PythonFloat(double value) => value.ToString("R", CultureInfo.InvariantCulture).Replace("E", "e");
+
+    private static string PythonFloat(float value) => value.ToString("R", CultureInfo.InvariantCulture).Replace("E", "e");
 
     private static string Bool(bool value) => value ? "true" : "false";
 

@@ -50,6 +50,8 @@ internal static class GeneratedMembers
         if (type is null) return members;
         foreach (MemberDeclarationSyntax member in type.Members)
         {
+            // A partial member's implementation part belongs to the user's declaration of it, not beside it.
+            if (member.Modifiers.Any(SyntaxKind.PartialKeyword)) continue;
             bool isOverride = member.Modifiers.Any(SyntaxKind.OverrideKeyword);
             switch (member)
             {

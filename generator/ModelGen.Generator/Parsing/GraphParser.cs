@@ -120,10 +120,7 @@ internal static class GraphParser
         }
 
         var spec = new GraphSpec(Target(type), new EquatableArray<ModuleSpec>([.. modules]));
-        // Against what the emitter writes, less the module properties: those implement the user's own declarations.
-        var moduleNames = new HashSet<string>(spec.Modules.Select(m => m.Property.TrimStart('@')));
-        ModelValidation.CheckCollisions(type,
-            GeneratedMembers.Of(GraphEmitter.Emit(spec), type.Name, cancellation).Where(m => !moduleNames.Contains(m.Name)),
+        ModelValidation.CheckCollisions(type, GeneratedMembers.Of(GraphEmitter.Emit(spec), type.Name, cancellation),
             primary, compilation, problems, cancellation);
         if (problems.Count > 0)
         {
@@ -187,7 +184,7 @@ internal static class GraphParser
             !syntax.Modifiers.Any(SyntaxKind.PartialKeyword) ? "it is not partial"
             : property.IsStatic ? "it is static"
             : syntax.Modifiers.FirstOrDefault(m => m.Kind() is SyntaxKind.VirtualKeyword or SyntaxKind.OverrideKeyword or SyntaxKind.SealedKeyword
-                or SyntaxKind.NewKeyword or SyntaxKind.AbstractKeyword or SyntaxKind.ExternKeyword) is { RawKind: not 0 } modifier
+                or SyntaxKind.NewKeyword or SyntaxKind.AbstractKeyword or SyntaxKind.ExternKeyword or SyntaxKind.RequiredKeyword) is { RawKind: not 0 } modifier
                 ? $"it is {modifier.Text}, but a module belongs to this class alone"
             : property.SetMethod is not null || property.GetMethod is null ? "it must have a get accessor only"
             : property.Type is not INamedTypeSymbol { Name: var typeName } propertyType || typeName != view || !IsModelGen(propertyType)
@@ -339,11 +336,20 @@ internal static class GraphParser
             string? invalid = module.Name.Length == 0 ? "it is empty"
                 : module.Name.StartsWith(".", System.StringComparison.Ordinal) || module.Name.EndsWith(".", System.StringComparison.Ordinal) || module.Name.Contains("..")
                     ? "a name cannot start or end with a dot or have an empty part"
-                : module.Name.Any(c => char.IsWhiteSpace(c) || c == '"' || c == '\\' || char.IsControl(c)) ? "a name cannot contain spaces, quotes or backslashes"
+                : module.Name.Any(c => !(c == '.' || c == '_' || (c < 128 && char.IsLetterOrDigit(c))))
+                    ? "each part of a name is made of ASCII letters, digits and underscores, as PyTorch's attribute names and nn.Sequential's indices are"
                 : null;
             if (invalid is not null)
             {
                 problems.Add(new ModelProblem(DiagnosticDescriptors.ModuleNameCollision, where, module.Property, module.Name, invalid));
+                continue;
+            }
+            ModuleSpec? sameButCase = modules.Take(i).FirstOrDefault(other =>
+                string.Equals(other.Property, module.Property, System.StringComparison.OrdinalIgnoreCase) && other.Property != module.Property);
+            if (sameButCase is not null)
+            {
+                problems.Add(new ModelProblem(DiagnosticDescriptors.ModuleNameCollision, locations[i], module.Property, module.Name,
+                    $"'{sameButCase.Property}' differs from it only in case, and the generated names of the two would be the same"));
                 continue;
             }
             if (!HasParameters(module)) continue;

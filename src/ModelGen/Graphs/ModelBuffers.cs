@@ -180,6 +180,10 @@ public sealed class ModelBuffers
         writer.WriteTo(stream);
     }
 
+    /// <summary>An arena slice seen as ints: the recorded token ids and lengths, and a max reduction's argmax.</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    public static Span<int> Ints(Span<float> slice) => System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>(slice);
+
     private static Span<float> Grow(ref float[] buffer, long length)
     {
         if (length > Array.MaxLength)

@@ -20,7 +20,11 @@ public abstract class GraphModule
 
     private protected static string Lit(int value) => value.ToString(CultureInfo.InvariantCulture);
 
-    private protected static string Lit(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+    /// <summary>A float as Python's <c>repr</c> writes it: the shortest round-trip digits, <c>1e-05</c> rather than <c>1E-05</c>.</summary>
+    private protected static string Lit(double value) => value.ToString("R", CultureInfo.InvariantCulture).Replace("E", "e", StringComparison.Ordinal);
+
+    /// <summary>A float32 as Python prints the value PyTorch stores (its shortest round-trip digits, <c>0.1</c> for 0.1f).</summary>
+    private protected static string Lit(float value) => value.ToString("R", CultureInfo.InvariantCulture).Replace("E", "e", StringComparison.Ordinal);
 
     private protected static string Lit(bool value) => value ? "True" : "False";
 }
@@ -161,7 +165,7 @@ public abstract class RecurrentModule : ParameterModule
         + extra
         + (HasBias ? "" : ", bias=False")
         + ", batch_first=True"
-        + (Dropout != 0 ? ", dropout=" + Lit((double)Dropout) : "")
+        + (Dropout != 0 ? ", dropout=" + Lit(Dropout) : "")
         + (Bidirectional ? ", bidirectional=True" : "");
 }
 
@@ -202,7 +206,7 @@ public sealed class Dropout(string name, float p) : GraphModule(name)
     public float P { get; } = p;
 
     /// <inheritdoc/>
-    public override string ToString() => $"Dropout(p={Lit((double)P)}, inplace=False)";
+    public override string ToString() => $"Dropout(p={Lit(P)}, inplace=False)";
 }
 
 /// <summary>An activation module: <c>nn.ReLU()</c>, <c>nn.Tanh()</c>, <c>nn.Sigmoid()</c> or <c>nn.GELU()</c>.</summary>
