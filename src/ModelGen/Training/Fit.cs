@@ -56,6 +56,18 @@ public sealed record FitOptions
     /// <c>path + ".optimizer.safetensors"</c> with the optimiser state, each replaced atomically.
     /// </summary>
     public string? CheckpointPath { get; init; }
+
+    /// <summary>
+    /// Fits of variable-length sequences (<see cref="GraphTrainer.FitSequenceClasses"/>): after each epoch's shuffle,
+    /// sort the samples by length within pools of <see cref="BucketPoolBatches"/> batches, cut the batches, and
+    /// shuffle the order of the batches, as torchtext's <c>BucketIterator</c> does. Each batch then holds sequences
+    /// of similar lengths and costs about its real steps instead of its longest sequence's steps for every row.
+    /// Every sample is still seen exactly once per epoch. Fits of fixed-length samples ignore it.
+    /// </summary>
+    public bool BucketByLength { get; init; }
+
+    /// <summary>The batches of one pool of <see cref="BucketByLength"/> (torchtext: 100).</summary>
+    public const int BucketPoolBatches = 100;
 }
 
 /// <summary>What one epoch of a fit did.</summary>
@@ -140,8 +152,16 @@ internal struct EpochTimeEstimate
     }
 }
 
-public sealed partial class Trainer
+public sealed partial class Trainer : IFitHost
 {
+    int IFitHost.ParameterCount => Model.ParameterCount;
+
+    void IFitHost.CopyParameters(float[] destination) => Model.Parameters.CopyTo(destination);
+
+    void IFitHost.RestoreParameters(float[] source) => source.CopyTo(Model.EditParameters());
+
+    void IFitHost.SaveCheckpoint(string path) => Checkpoint.Save(Model, Optimizer, path);
+
     /// <summary>
     /// Fits a sequence → one regression: sample n is the window <c>inputs[n]</c> <c>[T, I]</c> with the target
     /// <c>targets[n]</c> <c>[O]</c>, by <see cref="TrainLast"/> (MSE). See <see cref="FitSequenceClasses"/> for what
@@ -210,8 +230,6 @@ public sealed partial class Trainer
         public abstract Evaluation Evaluate(Span<float> predictions, int outputs, ReadOnlySpan<T> targets);
     }
 
-    private readonly record struct Evaluation(float Loss, double Accuracy, double MacroF1);
-
     private sealed class Regression : Objective<float>
     {
         public override string TargetsName => "targets";
@@ -227,44 +245,20 @@ public sealed partial class Trainer
 
     private sealed class Classification(int classes) : Objective<int>
     {
-        private readonly ConfusionCounts _counts = new(classes);
+        private readonly ClassEvaluation _evaluation = new(classes);
 
         public override string TargetsName => "classes";
 
         public override bool PerOutput => false;
 
-        public override void Check(ReadOnlySpan<int> targets, int outputs)
-        {
-            for (int i = 0; i < targets.Length; i++)
-            {
-                if (targets[i] != IgnoredClass && (uint)targets[i] >= (uint)outputs)
-                {
-                    throw new ArgumentOutOfRangeException("classes", targets[i],
-                        $"classes[{i}] = {targets[i]} is not a class in [0, {outputs}) (OutputSize) nor {IgnoredClass} (ignored).");
-                }
-            }
-        }
+        public override void Check(ReadOnlySpan<int> targets, int outputs) => FitLoop.CheckClasses(targets, outputs, "classes");
 
         public override float Train(Trainer trainer, ReadOnlySpan<float> input, int batchSize, ReadOnlySpan<int> targets, bool sequence) =>
             sequence ? trainer.TrainSequenceClasses(input, batchSize, targets) : trainer.TrainLastClasses(input, batchSize, targets);
 
-        public override Evaluation Evaluate(Span<float> predictions, int outputs, ReadOnlySpan<int> targets)
-        {
-            // The metrics read the logits before the loss writes its gradient over them.
-            _counts.Clear();
-            _counts.Add(predictions, targets, IgnoredClass);
-            float loss = Losses.CrossEntropy(predictions, outputs, targets, predictions);
-            return new Evaluation(loss, _counts.Accuracy, _counts.MacroF1);
-        }
+        public override Evaluation Evaluate(Span<float> predictions, int outputs, ReadOnlySpan<int> targets) =>
+            _evaluation.Evaluate(predictions, outputs, targets);
     }
-
-    /// <summary>PyTorch's default <c>ignore_index</c>, which the trainer's cross-entropy uses.</summary>
-    private const int IgnoredClass = -100;
-
-    private delegate float BatchStep(ReadOnlySpan<int> indices);
-
-    /// <summary>The sizes of a fit: samples, the split and batches per epoch.</summary>
-    private readonly record struct FitPlan(int Training, int Validation, int Batches);
 
     /// <summary>The one fit behind the four: copies the data, builds the batch and validation steps, and runs the loop.</summary>
     private FitResult Fit<T>(ReadOnlySpan<float> inputs, int steps, ReadOnlySpan<T> targets, bool sequence, Objective<T> objective,
@@ -277,14 +271,14 @@ public sealed partial class Trainer
         string shape = $"[N{(sequence ? $", T = {steps}" : "")}{(objective.PerOutput ? $", O = {outputs}" : "")}]";
         int samples = SampleCount(inputs.Length, perSample, targets.Length, perTarget, objective.TargetsName, shape);
         objective.Check(targets, outputs);
-        FitPlan plan = Plan(samples, options);
+        FitPlan plan = FitLoop.Plan(samples, options, Optimizer);
 
         float[] inputCopy = inputs.ToArray();
         T[] targetCopy = targets.ToArray();
         var batchInput = new float[BatchLength(options, perSample)];
         var batchTargets = new T[BatchLength(options, perTarget)];
         var predictions = new float[ArgumentChecks.Length(nameof(inputs), "validation samples × steps", (long)plan.Validation * rows, outputs)];
-        return Run(plan, options, cancellationToken,
+        return FitLoop.Run(this, plan, options, cancellationToken,
             trainBatch: indices =>
             {
                 Gather(inputCopy, perSample, indices, batchInput);
@@ -299,129 +293,6 @@ public sealed partial class Trainer
                 else Model.PredictLast(input, plan.Validation, predictions);
                 return objective.Evaluate(predictions, outputs, targetCopy.AsSpan(plan.Training * perTarget, plan.Validation * perTarget));
             });
-    }
-
-    private FitPlan Plan(int samples, FitOptions options)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.Epochs, "options.Epochs");
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.BatchSize, "options.BatchSize");
-        if (options.ValidationFraction is < 0 or >= 1 || double.IsNaN(options.ValidationFraction))
-        {
-            throw new ArgumentOutOfRangeException(nameof(options), options.ValidationFraction, "ValidationFraction must be in [0, 1).");
-        }
-        ArgumentOutOfRangeException.ThrowIfNegative(options.Patience, "options.Patience");
-        if (options.CheckpointPath is { Length: 0 }) throw new ArgumentException("options: CheckpointPath is empty; set a path or null.", nameof(options));
-        int validation = (int)Math.Round(samples * options.ValidationFraction);
-        int training = samples - validation;
-        if (training < 1) throw new ArgumentException("No training samples remain after the validation split.", nameof(options));
-        var plan = new FitPlan(training, validation, (training + options.BatchSize - 1) / options.BatchSize);
-        CheckSchedule(options, plan);
-        return plan;
-    }
-
-    private void CheckSchedule(FitOptions options, FitPlan plan)
-    {
-        if (options.ScheduleInterval is { } requested && !Enum.IsDefined(requested))
-        {
-            throw new ArgumentOutOfRangeException(nameof(options), requested, "ScheduleInterval must be Epoch or Batch.");
-        }
-        if (options.Schedule is not { } schedule) return;
-        string name = schedule.GetType().Name;
-        if (!ReferenceEquals(schedule.Optimizer, Optimizer))
-        {
-            throw new ArgumentException($"options: Schedule ({name}) sets the learning rate of another optimiser than this trainer's.", nameof(options));
-        }
-        ScheduleInterval interval = options.ScheduleInterval ?? schedule.DefaultInterval;
-        if (schedule.NeedsMetric && (interval == ModelGen.ScheduleInterval.Batch || plan.Validation == 0))
-        {
-            throw new ArgumentException(
-                $"options: Schedule {name} steps once per epoch on the validation loss; it needs ValidationFraction > 0 and ScheduleInterval Epoch, got {options.ValidationFraction} and {interval}.",
-                nameof(options));
-        }
-        if (schedule.StepLimit is int limit)
-        {
-            long planned = interval == ModelGen.ScheduleInterval.Batch ? (long)options.Epochs * plan.Batches : options.Epochs;
-            if (schedule.StepCount + planned > limit)
-            {
-                throw new ArgumentException(
-                    $"options: Schedule {name} allows {limit - schedule.StepCount} more steps, the fit may take {planned} " +
-                    $"({options.Epochs} epochs{(interval == ModelGen.ScheduleInterval.Batch ? $" × {plan.Batches} batches" : "")}); " +
-                    $"make its total steps at least that.", nameof(options));
-            }
-        }
-    }
-
-    /// <summary>The epoch loop: shuffle, batches, validation, best-epoch tracking, checkpoints, schedules, reports, early stopping, cancellation.</summary>
-    private FitResult Run(FitPlan plan, FitOptions options, CancellationToken cancellationToken, BatchStep trainBatch, Func<Evaluation> validate)
-    {
-        (int training, int validation, int batches) = plan;
-        LearningRateSchedule? schedule = options.Schedule;
-        bool perBatch = (options.ScheduleInterval ?? schedule?.DefaultInterval) == ModelGen.ScheduleInterval.Batch;
-        var order = new int[training];
-        for (int i = 0; i < training; i++) order[i] = i;
-        var random = new SplitMix64(options.Seed);
-        float[] best = Model.Parameters.ToArray();
-        float bestLoss = float.PositiveInfinity;
-        int bestEpoch = 0, sinceBest = 0;
-        var history = new List<EpochReport>();
-        var estimate = new EpochTimeEstimate();
-        var clock = Stopwatch.StartNew();
-        bool stoppedEarly = false;
-
-        void StopIfCancelled()
-        {
-            if (!cancellationToken.IsCancellationRequested) return;
-            if (validation > 0) best.CopyTo(Model.EditParameters());
-            cancellationToken.ThrowIfCancellationRequested();
-        }
-
-        for (int epoch = 1; epoch <= options.Epochs; epoch++)
-        {
-            TimeSpan epochStart = clock.Elapsed;
-            Shuffle(order, ref random);
-            double lossSum = 0;
-            ResetCarriedState();
-            for (int batch = 0; batch < batches; batch++)
-            {
-                StopIfCancelled();
-                int start = batch * options.BatchSize;
-                float learningRate = Optimizer.LearningRate;
-                float loss = trainBatch(order.AsSpan(start, Math.Min(options.BatchSize, training - start)));
-                lossSum += loss;
-                if (perBatch) schedule!.Advance(double.NaN);
-                options.OnBatch?.Invoke(new BatchReport(epoch, batch + 1, batches, loss, learningRate));
-            }
-            StopIfCancelled();
-            Evaluation evaluation = validation > 0 ? validate() : new Evaluation(float.NaN, double.NaN, double.NaN);
-            bool isBest = validation == 0 || evaluation.Loss < bestLoss;
-            if (isBest)
-            {
-                bestLoss = validation > 0 ? evaluation.Loss : bestLoss;
-                bestEpoch = epoch;
-                sinceBest = 0;
-                if (validation > 0) Model.Parameters.CopyTo(best);
-                if (options.CheckpointPath is { } path) Checkpoint.Save(Model, Optimizer, path);
-            }
-            else
-            {
-                sinceBest++;
-            }
-            if (schedule is not null && !perBatch) schedule.Advance(evaluation.Loss);
-            TimeSpan elapsed = clock.Elapsed, duration = elapsed - epochStart;
-            estimate.Add(duration);
-            var report = new EpochReport(epoch, options.Epochs, (float)(lossSum / batches), evaluation.Loss,
-                training / Math.Max(duration.TotalSeconds, 1e-9), elapsed, estimate.Remaining(options.Epochs - epoch), isBest,
-                evaluation.Accuracy, evaluation.MacroF1);
-            history.Add(report);
-            options.OnEpoch?.Invoke(report);
-            if (options.Patience > 0 && sinceBest >= options.Patience && epoch < options.Epochs)
-            {
-                stoppedEarly = true;
-                break;
-            }
-        }
-        if (validation > 0) best.CopyTo(Model.EditParameters());
-        return new FitResult(history, bestEpoch, stoppedEarly);
     }
 
     /// <summary>Floats of one sample <c>[T, I]</c>.</summary>
@@ -458,9 +329,214 @@ public sealed partial class Trainer
             source.AsSpan(indices[i] * perSample, perSample).CopyTo(destination.AsSpan(i * perSample, perSample));
         }
     }
+}
+
+/// <summary>What <see cref="FitLoop.Run"/> needs of the trainer whose fit it runs.</summary>
+internal interface IFitHost
+{
+    /// <summary>The optimiser whose learning rate the reports show and the schedule sets.</summary>
+    Optimizer Optimizer { get; }
+
+    /// <summary>Floats in the model's parameter buffer.</summary>
+    int ParameterCount { get; }
+
+    /// <summary>A copy of the model's parameters, into <paramref name="destination"/>.</summary>
+    void CopyParameters(float[] destination);
+
+    /// <summary>Writes <paramref name="source"/> into the model's parameters (the best epoch's, at the end).</summary>
+    void RestoreParameters(float[] source);
+
+    /// <summary>Writes a <see cref="Checkpoint"/> of the model and the optimiser at <paramref name="path"/>.</summary>
+    void SaveCheckpoint(string path);
+
+    /// <summary>Forgets a carried recurrent state (at the start of every epoch).</summary>
+    void ResetCarriedState();
+}
+
+/// <summary>Loss and metrics of one validation pass.</summary>
+internal readonly record struct Evaluation(float Loss, double Accuracy, double MacroF1)
+{
+    /// <summary>No validation: NaN everywhere.</summary>
+    public static Evaluation None => new(float.NaN, double.NaN, double.NaN);
+}
+
+/// <summary>The sizes of a fit: samples, the split and batches per epoch.</summary>
+internal readonly record struct FitPlan(int Training, int Validation, int Batches);
+
+/// <summary>One optimisation step on the training samples <paramref name="indices"/>; returns its loss.</summary>
+internal delegate float BatchStep(ReadOnlySpan<int> indices);
+
+/// <summary>Rearranges an epoch's shuffled order of training samples (e.g. into length buckets), with the fit's generator.</summary>
+internal delegate void EpochOrder(int[] order, ref SplitMix64 random);
+
+/// <summary>Cross-entropy, accuracy and macro-F1 of validation logits, on counts allocated once.</summary>
+internal sealed class ClassEvaluation(int classes)
+{
+    private readonly ConfusionCounts _counts = new(classes);
+
+    /// <summary>Loss and metrics of <paramref name="logits"/> <c>[N, outputs]</c>, which it overwrites with the loss gradient.</summary>
+    public Evaluation Evaluate(Span<float> logits, int outputs, ReadOnlySpan<int> targets)
+    {
+        // The metrics read the logits before the loss writes its gradient over them.
+        _counts.Clear();
+        _counts.Add(logits, targets, FitLoop.IgnoredClass);
+        float loss = Losses.CrossEntropy(logits, outputs, targets, logits);
+        return new Evaluation(loss, _counts.Accuracy, _counts.MacroF1);
+    }
+}
+
+/// <summary>
+/// The loop every fit runs, <see cref="Trainer"/>'s and <see cref="GraphTrainer"/>'s: the plan and its checks, then
+/// epochs of shuffled batches, validation, best-epoch tracking, checkpoints, schedules, reports, early stopping and
+/// cancellation.
+/// </summary>
+internal static class FitLoop
+{
+    /// <summary>PyTorch's default <c>ignore_index</c>, which the trainers' cross-entropy uses.</summary>
+    public const int IgnoredClass = -100;
+
+    /// <summary>Throws unless every target is a class in [0, <paramref name="outputs"/>) or <see cref="IgnoredClass"/>.</summary>
+    public static void CheckClasses(ReadOnlySpan<int> targets, int outputs, string argument)
+    {
+        for (int i = 0; i < targets.Length; i++)
+        {
+            if (targets[i] != IgnoredClass && (uint)targets[i] >= (uint)outputs)
+            {
+                throw new ArgumentOutOfRangeException(argument, targets[i],
+                    $"{argument}[{i}] = {targets[i]} is not a class in [0, {outputs}) (OutputSize) nor {IgnoredClass} (ignored).");
+            }
+        }
+    }
+
+    /// <summary>Checks the options and splits <paramref name="samples"/> into training and validation.</summary>
+    public static FitPlan Plan(int samples, FitOptions options, Optimizer optimizer)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.Epochs, "options.Epochs");
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.BatchSize, "options.BatchSize");
+        if (options.ValidationFraction is < 0 or >= 1 || double.IsNaN(options.ValidationFraction))
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.ValidationFraction, "ValidationFraction must be in [0, 1).");
+        }
+        ArgumentOutOfRangeException.ThrowIfNegative(options.Patience, "options.Patience");
+        if (options.CheckpointPath is { Length: 0 }) throw new ArgumentException("options: CheckpointPath is empty; set a path or null.", nameof(options));
+        int validation = (int)Math.Round(samples * options.ValidationFraction);
+        int training = samples - validation;
+        if (training < 1) throw new ArgumentException("No training samples remain after the validation split.", nameof(options));
+        var plan = new FitPlan(training, validation, (training + options.BatchSize - 1) / options.BatchSize);
+        CheckSchedule(options, plan, optimizer);
+        return plan;
+    }
+
+    private static void CheckSchedule(FitOptions options, FitPlan plan, Optimizer optimizer)
+    {
+        if (options.ScheduleInterval is { } requested && !Enum.IsDefined(requested))
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), requested, "ScheduleInterval must be Epoch or Batch.");
+        }
+        if (options.Schedule is not { } schedule) return;
+        string name = schedule.GetType().Name;
+        if (!ReferenceEquals(schedule.Optimizer, optimizer))
+        {
+            throw new ArgumentException($"options: Schedule ({name}) sets the learning rate of another optimiser than this trainer's.", nameof(options));
+        }
+        ScheduleInterval interval = options.ScheduleInterval ?? schedule.DefaultInterval;
+        if (schedule.NeedsMetric && (interval == ModelGen.ScheduleInterval.Batch || plan.Validation == 0))
+        {
+            throw new ArgumentException(
+                $"options: Schedule {name} steps once per epoch on the validation loss; it needs ValidationFraction > 0 and ScheduleInterval Epoch, got {options.ValidationFraction} and {interval}.",
+                nameof(options));
+        }
+        if (schedule.StepLimit is int limit)
+        {
+            long planned = interval == ModelGen.ScheduleInterval.Batch ? (long)options.Epochs * plan.Batches : options.Epochs;
+            if (schedule.StepCount + planned > limit)
+            {
+                throw new ArgumentException(
+                    $"options: Schedule {name} allows {limit - schedule.StepCount} more steps, the fit may take {planned} " +
+                    $"({options.Epochs} epochs{(interval == ModelGen.ScheduleInterval.Batch ? $" × {plan.Batches} batches" : "")}); " +
+                    $"make its total steps at least that.", nameof(options));
+            }
+        }
+    }
+
+    /// <summary>The epoch loop: shuffle, batches, validation, best-epoch tracking, checkpoints, schedules, reports, early stopping, cancellation.</summary>
+    public static FitResult Run(IFitHost host, FitPlan plan, FitOptions options, CancellationToken cancellationToken, BatchStep trainBatch,
+        Func<Evaluation> validate, EpochOrder? arrange = null)
+    {
+        (int training, int validation, int batches) = plan;
+        LearningRateSchedule? schedule = options.Schedule;
+        bool perBatch = (options.ScheduleInterval ?? schedule?.DefaultInterval) == ModelGen.ScheduleInterval.Batch;
+        var order = new int[training];
+        for (int i = 0; i < training; i++) order[i] = i;
+        var random = new SplitMix64(options.Seed);
+        var best = new float[host.ParameterCount];
+        host.CopyParameters(best);
+        float bestLoss = float.PositiveInfinity;
+        int bestEpoch = 0, sinceBest = 0;
+        var history = new List<EpochReport>();
+        var estimate = new EpochTimeEstimate();
+        var clock = Stopwatch.StartNew();
+        bool stoppedEarly = false;
+
+        void StopIfCancelled()
+        {
+            if (!cancellationToken.IsCancellationRequested) return;
+            if (validation > 0) host.RestoreParameters(best);
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+
+        for (int epoch = 1; epoch <= options.Epochs; epoch++)
+        {
+            TimeSpan epochStart = clock.Elapsed;
+            Shuffle(order, ref random);
+            arrange?.Invoke(order, ref random);
+            double lossSum = 0;
+            host.ResetCarriedState();
+            for (int batch = 0; batch < batches; batch++)
+            {
+                StopIfCancelled();
+                int start = batch * options.BatchSize;
+                float learningRate = host.Optimizer.LearningRate;
+                float loss = trainBatch(order.AsSpan(start, Math.Min(options.BatchSize, training - start)));
+                lossSum += loss;
+                if (perBatch) schedule!.Advance(double.NaN);
+                options.OnBatch?.Invoke(new BatchReport(epoch, batch + 1, batches, loss, learningRate));
+            }
+            StopIfCancelled();
+            Evaluation evaluation = validation > 0 ? validate() : Evaluation.None;
+            bool isBest = validation == 0 || evaluation.Loss < bestLoss;
+            if (isBest)
+            {
+                bestLoss = validation > 0 ? evaluation.Loss : bestLoss;
+                bestEpoch = epoch;
+                sinceBest = 0;
+                if (validation > 0) host.CopyParameters(best);
+                if (options.CheckpointPath is { } path) host.SaveCheckpoint(path);
+            }
+            else
+            {
+                sinceBest++;
+            }
+            if (schedule is not null && !perBatch) schedule.Advance(evaluation.Loss);
+            TimeSpan elapsed = clock.Elapsed, duration = elapsed - epochStart;
+            estimate.Add(duration);
+            var report = new EpochReport(epoch, options.Epochs, (float)(lossSum / batches), evaluation.Loss,
+                training / Math.Max(duration.TotalSeconds, 1e-9), elapsed, estimate.Remaining(options.Epochs - epoch), isBest,
+                evaluation.Accuracy, evaluation.MacroF1);
+            history.Add(report);
+            options.OnEpoch?.Invoke(report);
+            if (options.Patience > 0 && sinceBest >= options.Patience && epoch < options.Epochs)
+            {
+                stoppedEarly = true;
+                break;
+            }
+        }
+        if (validation > 0) host.RestoreParameters(best);
+        return new FitResult(history, bestEpoch, stoppedEarly);
+    }
 
     /// <summary>Fisher–Yates with the fit's own seeded generator, so an epoch's order is the same on every machine.</summary>
-    private static void Shuffle(int[] order, ref SplitMix64 random)
+    public static void Shuffle(int[] order, ref SplitMix64 random)
     {
         for (int i = order.Length - 1; i > 0; i--)
         {
