@@ -468,6 +468,45 @@ public sealed class GraphTrainerTests : IDisposable
         Assert.Equal(best.ValidationLoss, Losses.CrossEntropy(logits, 3, targets, new float[logits.Length]));
     }
 
+    [Theory]
+    [InlineData(FitMetric.Accuracy)]
+    [InlineData(FitMetric.MacroF1)]
+    public void BestEpochBy_keeps_the_epoch_with_the_best_validation_metric(FitMetric metric)
+    {
+        // A hard variant of the marker task (few samples, a noisy label in five): loss and metrics disagree on
+        // the best epoch (asserted below), and the kept parameters must be those of the metric's best epoch.
+        (int[][] sequences, int[] labels) = MarkerTask(240, seed: 5);
+        for (int n = 0; n < labels.Length; n += 5) labels[n] = (labels[n] + 1) % 3;
+        TinyTopicModel model = Create<TinyTopicModel>();
+        var trainer = new GraphTrainer(model, new Adam(Count(model), 0.02f));
+        FitResult fit = trainer.FitSequenceClasses(sequences, labels, new FitOptions
+        {
+            Epochs = 12, BatchSize = 16, Seed = 4, ValidationFraction = 0.25, BestEpochBy = metric,
+        });
+        double Metric(EpochReport report) => metric == FitMetric.Accuracy ? report.ValidationAccuracy : report.ValidationMacroF1;
+        double bestValue = fit.History.Max(Metric);
+        // The first epoch that reached the best value (later ties are not better).
+        Assert.Equal(fit.History.First(r => Metric(r) == bestValue).Epoch, fit.BestEpoch);
+        Assert.True(fit.History[fit.BestEpoch - 1].IsBest);
+        // The test means something only where the loss would have kept another epoch.
+        int lossBest = fit.History.MinBy(r => r.ValidationLoss).Epoch;
+        Assert.NotEqual(lossBest, fit.BestEpoch);
+
+        int[][] validation = sequences[180..];
+        var logits = new float[validation.Length * 3];
+        GraphTrainer.PredictSequences(model, validation, logits);
+        Assert.Equal(fit.History[fit.BestEpoch - 1].ValidationAccuracy, Metrics.Accuracy(logits, 3, labels[180..]));
+    }
+
+    [Fact]
+    public void BestEpochBy_a_metric_is_refused_for_regression()
+    {
+        var trainer = new Trainer(new LstmBasic(), new Adam(LstmBasic.ParameterCount));
+        var error = Assert.Throws<ArgumentException>(() => trainer.FitLast(new float[4 * 7 * 3], 7, new float[4 * LstmBasic.OutputSize],
+            new FitOptions { BestEpochBy = FitMetric.Accuracy, ValidationFraction = 0.25 }));
+        Assert.Contains("BestEpochBy", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void PredictSequences_equals_one_forward_per_sequence()
     {

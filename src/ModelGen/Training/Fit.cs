@@ -66,8 +66,28 @@ public sealed record FitOptions
     /// </summary>
     public bool BucketByLength { get; init; }
 
+    /// <summary>
+    /// What the best epoch (the one whose parameters the fit keeps, checkpoints, and counts <see cref="Patience"/>
+    /// from) is best at: the validation loss (default), or for classification fits the validation accuracy or
+    /// macro-F1 — the metric a classifier is judged by, which the loss only follows loosely once it overfits.
+    /// </summary>
+    public FitMetric BestEpochBy { get; init; } = FitMetric.Loss;
+
     /// <summary>The batches of one pool of <see cref="BucketByLength"/> (torchtext: 100).</summary>
     public const int BucketPoolBatches = 100;
+}
+
+/// <summary>The validation metric that picks a fit's best epoch (<see cref="FitOptions.BestEpochBy"/>).</summary>
+public enum FitMetric
+{
+    /// <summary>The lowest validation loss.</summary>
+    Loss = 0,
+
+    /// <summary>The highest validation accuracy (classification fits).</summary>
+    Accuracy = 1,
+
+    /// <summary>The highest validation macro-F1 (classification fits).</summary>
+    MacroF1 = 2,
 }
 
 /// <summary>What one epoch of a fit did.</summary>
@@ -271,7 +291,7 @@ public sealed partial class Trainer : IFitHost
         string shape = $"[N{(sequence ? $", T = {steps}" : "")}{(objective.PerOutput ? $", O = {outputs}" : "")}]";
         int samples = SampleCount(inputs.Length, perSample, targets.Length, perTarget, objective.TargetsName, shape);
         objective.Check(targets, outputs);
-        FitPlan plan = FitLoop.Plan(samples, options, Optimizer);
+        FitPlan plan = FitLoop.Plan(samples, options, Optimizer, classification: typeof(T) == typeof(int));
 
         float[] inputCopy = inputs.ToArray();
         T[] targetCopy = targets.ToArray();
@@ -409,8 +429,16 @@ internal static class FitLoop
     }
 
     /// <summary>Checks the options and splits <paramref name="samples"/> into training and validation.</summary>
-    public static FitPlan Plan(int samples, FitOptions options, Optimizer optimizer)
+    public static FitPlan Plan(int samples, FitOptions options, Optimizer optimizer, bool classification)
     {
+        if (options.BestEpochBy is not (FitMetric.Loss or FitMetric.Accuracy or FitMetric.MacroF1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.BestEpochBy, "options: BestEpochBy is not a defined FitMetric.");
+        }
+        if (options.BestEpochBy != FitMetric.Loss && !classification)
+        {
+            throw new ArgumentException($"options: BestEpochBy = {options.BestEpochBy} needs a classification fit; a regression fit has only its loss.", nameof(options));
+        }
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.Epochs, "options.Epochs");
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.BatchSize, "options.BatchSize");
         if (options.ValidationFraction is < 0 or >= 1 || double.IsNaN(options.ValidationFraction))
@@ -471,7 +499,8 @@ internal static class FitLoop
         var random = new SplitMix64(options.Seed);
         var best = new float[host.ParameterCount];
         host.CopyParameters(best);
-        float bestLoss = float.PositiveInfinity;
+        // The best epoch's score: the validation loss, or the negated accuracy or macro-F1, lower being better.
+        double bestScore = double.PositiveInfinity;
         int bestEpoch = 0, sinceBest = 0;
         var history = new List<EpochReport>();
         var estimate = new EpochTimeEstimate();
@@ -504,10 +533,16 @@ internal static class FitLoop
             }
             StopIfCancelled();
             Evaluation evaluation = validation > 0 ? validate() : Evaluation.None;
-            bool isBest = validation == 0 || evaluation.Loss < bestLoss;
+            double score = options.BestEpochBy switch
+            {
+                FitMetric.Accuracy => -evaluation.Accuracy,
+                FitMetric.MacroF1 => -evaluation.MacroF1,
+                _ => evaluation.Loss,
+            };
+            bool isBest = validation == 0 || score < bestScore;
             if (isBest)
             {
-                bestLoss = validation > 0 ? evaluation.Loss : bestLoss;
+                bestScore = validation > 0 ? score : bestScore;
                 bestEpoch = epoch;
                 sinceBest = 0;
                 if (validation > 0) host.CopyParameters(best);

@@ -250,7 +250,7 @@ public sealed class GraphTrainer : IFitHost
         int[] classes = [.. labels];
         int outputs = model.OutputSize;
         FitLoop.CheckClasses(classes, outputs, nameof(labels));
-        FitPlan plan = FitLoop.Plan(data.Count, options, Optimizer);
+        FitPlan plan = FitLoop.Plan(data.Count, options, Optimizer, classification: true);
 
         int padding = Padding(model);
         int batch = options.BatchSize;
@@ -318,7 +318,7 @@ public sealed class GraphTrainer : IFitHost
         }
         TokenSequences.CheckTokens(tokens, model.VocabularySize, nameof(tokens));
         FitLoop.CheckClasses(classes, outputs, nameof(classes));
-        FitPlan plan = FitLoop.Plan(samples, options, Optimizer);
+        FitPlan plan = FitLoop.Plan(samples, options, Optimizer, classification: true);
 
         int[] tokenCopy = tokens.ToArray(), classCopy = classes.ToArray();
         int batch = options.BatchSize, perBatch = ArgumentChecks.Length(nameof(options), "BatchSize", batch, steps);
