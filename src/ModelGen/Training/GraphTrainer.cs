@@ -12,9 +12,9 @@ namespace ModelGen;
 /// when it reduces over time (<see cref="ISequenceModel.OutputPerStep"/> false), one per step (<c>[B, T]</c> or
 /// <c>[B, T, O]</c>) when it does not. With lengths, a per-step output is zero past each row's length; give those
 /// positions the class −100 (ignored).</para>
-/// <para>With <see cref="CarryState"/> the final state of each step's sequences becomes the initial state of the
+/// <para>With <see cref="TrainerBase.CarryState"/> the final state of each step's sequences becomes the initial state of the
 /// next step's (same batch size): truncated backpropagation through time over a long stream cut into chunks, with
-/// the gradient stopped at every chunk boundary. <see cref="ResetCarriedState"/> starts a new stream.</para>
+/// the gradient stopped at every chunk boundary. <see cref="TrainerBase.ResetCarriedState"/> starts a new stream.</para>
 /// <para>Thread safety: not thread-safe; a trainer, its model and its optimiser belong to one thread, and a fit's
 /// callbacks run on that thread.</para>
 /// </remarks>
@@ -30,53 +30,26 @@ namespace ModelGen;
 /// });
 /// </code>
 /// </example>
-public sealed class GraphTrainer : IFitHost
+public sealed class GraphTrainer : TrainerBase, IFitHost
 {
     private float[] _output = [];
     private float[] _lossGradient = [];
     private float[] _state = [];
     private float[] _nextState = [];
-    private bool _hasState;
 
     /// <summary>Trains <paramref name="model"/> with <paramref name="optimizer"/>, sized for the model's parameters.</summary>
-    public GraphTrainer(ISequenceModel model, Optimizer optimizer)
+    public GraphTrainer(ISequenceModel model, Optimizer optimizer) : base(model, optimizer)
     {
-        ArgumentNullException.ThrowIfNull(model);
-        ArgumentNullException.ThrowIfNull(optimizer);
         if (model is not ITokenSequenceModel and not IFeatureSequenceModel)
         {
             throw new ArgumentException(
                 $"model: {model.GetType().Name} is neither an {nameof(ITokenSequenceModel)} nor an {nameof(IFeatureSequenceModel)}.", nameof(model));
         }
-        if (optimizer.ParameterCount != model.ParameterCount)
-        {
-            throw new ArgumentException(
-                $"optimizer: sized for {optimizer.ParameterCount} parameters, the model has {model.ParameterCount}.", nameof(optimizer));
-        }
         Model = model;
-        Optimizer = optimizer;
     }
 
     /// <summary>The model being trained.</summary>
     public ISequenceModel Model { get; }
-
-    /// <summary>The optimiser applied after each backward pass.</summary>
-    public Optimizer Optimizer { get; }
-
-    /// <summary>When set, gradients are scaled to this global L2 norm at most (<c>clip_grad_norm_</c>).</summary>
-    public float? ClipGradientNorm { get; set; }
-
-    /// <summary>When set, every gradient is clamped to ±this value (<c>clip_grad_value_</c>).</summary>
-    public float? ClipGradientValue { get; set; }
-
-    /// <summary>Carry the final state of each step into the next (truncated BPTT); see the remarks.</summary>
-    public bool CarryState { get; set; }
-
-    /// <summary>The global gradient norm measured by the last step when <see cref="ClipGradientNorm"/> is set.</summary>
-    public float LastGradientNorm { get; private set; }
-
-    /// <summary>Forgets the carried state: the next step starts from zeros.</summary>
-    public void ResetCarriedState() => _hasState = false;
 
     // ---- Single steps --------------------------------------------------------------------------------------------
 
@@ -102,7 +75,7 @@ public sealed class GraphTrainer : IFitHost
         float loss = Losses.CrossEntropy(logits, Model.OutputSize, classes, _lossGradient.AsSpan(0, logits.Length));
         model.ZeroGradients();
         model.Backward(_lossGradient.AsSpan(0, logits.Length));
-        return Step(loss);
+        return ClipAndStep(loss);
     }
 
     /// <summary>
@@ -122,7 +95,7 @@ public sealed class GraphTrainer : IFitHost
         float loss = Losses.CrossEntropy(logits, Model.OutputSize, classes, _lossGradient.AsSpan(0, logits.Length));
         model.ZeroGradients();
         model.Backward(_lossGradient.AsSpan(0, logits.Length));
-        return Step(loss);
+        return ClipAndStep(loss);
     }
 
     /// <summary>
@@ -141,7 +114,7 @@ public sealed class GraphTrainer : IFitHost
         float loss = Losses.MeanSquaredError(predictions, targets, _lossGradient.AsSpan(0, predictions.Length));
         model.ZeroGradients();
         model.Backward(_lossGradient.AsSpan(0, predictions.Length));
-        return Step(loss);
+        return ClipAndStep(loss);
     }
 
     private ITokenSequenceModel TokenModel() => Model as ITokenSequenceModel ?? throw new InvalidOperationException(
@@ -172,7 +145,7 @@ public sealed class GraphTrainer : IFitHost
         return _output.AsSpan(0, length);
     }
 
-    /// <summary>The final-state buffer of a step and its initial state (empty: zeros), when <see cref="CarryState"/> is set.</summary>
+    /// <summary>The final-state buffer of a step and its initial state (empty: zeros), when <see cref="TrainerBase.CarryState"/> is set.</summary>
     private Span<float> StartState(int batchSize, out ReadOnlySpan<float> initialState)
     {
         initialState = default;
@@ -181,9 +154,9 @@ public sealed class GraphTrainer : IFitHost
         if (_state.Length != length)
         {
             (_state, _nextState) = (new float[length], new float[length]);
-            _hasState = false;
+            HasCarriedState = false;
         }
-        if (_hasState) initialState = _state;
+        if (HasCarriedState) initialState = _state;
         return _nextState;
     }
 
@@ -192,17 +165,9 @@ public sealed class GraphTrainer : IFitHost
     {
         if (!CarryState || Model.RecurrentStateSize == 0) return;
         (_state, _nextState) = (_nextState, _state);
-        _hasState = true;
+        HasCarriedState = true;
     }
 
-    private float Step(float loss)
-    {
-        Span<float> gradients = Model.Gradients;
-        if (ClipGradientValue is float clip) GradientClipping.ClipByValue(gradients, clip);
-        if (ClipGradientNorm is float maxNorm) LastGradientNorm = GradientClipping.ClipByNorm(gradients, maxNorm);
-        Optimizer.Step(Model);
-        return loss;
-    }
 
     // ---- Fits ------------------------------------------------------------------------------------------------------
 

@@ -6,14 +6,14 @@ namespace ModelGen;
 /// gradients grow on the first step that needs them; warm steps allocate nothing.
 /// </summary>
 /// <remarks>
-/// With <see cref="CarryState"/> the final state of each step's sequences becomes the initial state of the
+/// With <see cref="TrainerBase.CarryState"/> the final state of each step's sequences becomes the initial state of the
 /// next step's (same batch size): truncated backpropagation through time over a long stream cut into chunks,
-/// with the gradient stopped at every chunk boundary. <see cref="ResetCarriedState"/> starts a new stream.
+/// with the gradient stopped at every chunk boundary. <see cref="TrainerBase.ResetCarriedState"/> starts a new stream.
 /// <para>Thread safety: not thread-safe; a trainer, its model and its optimiser belong to one thread, and a fit's
 /// callbacks run on that thread. Inference on other threads goes through contexts over weights shared before
 /// or between steps (<see cref="IRecurrentModel.ShareWeights"/>), never through the model being trained.</para>
 /// </remarks>
-public sealed partial class Trainer
+public sealed partial class Trainer : TrainerBase
 {
     private float[] _predictions = [];
     private float[] _lossGradient = [];
@@ -21,42 +21,12 @@ public sealed partial class Trainer
     private float[] _stateC = [];
     private float[] _nextH = [];
     private float[] _nextC = [];
-    private bool _hasState;
 
     /// <summary>Trains <paramref name="model"/> with <paramref name="optimizer"/>, sized for the model's parameters.</summary>
-    public Trainer(IHeadModel model, Optimizer optimizer)
-    {
-        ArgumentNullException.ThrowIfNull(model);
-        ArgumentNullException.ThrowIfNull(optimizer);
-        if (optimizer.ParameterCount != model.ParameterCount)
-        {
-            throw new ArgumentException(
-                $"optimizer: sized for {optimizer.ParameterCount} parameters, the model has {model.ParameterCount}.", nameof(optimizer));
-        }
-        Model = model;
-        Optimizer = optimizer;
-    }
+    public Trainer(IHeadModel model, Optimizer optimizer) : base(model, optimizer) => Model = model;
 
     /// <summary>The model being trained.</summary>
     public IHeadModel Model { get; }
-
-    /// <summary>The optimiser applied after each backward pass.</summary>
-    public Optimizer Optimizer { get; }
-
-    /// <summary>When set, gradients are scaled to this global L2 norm at most (<c>clip_grad_norm_</c>).</summary>
-    public float? ClipGradientNorm { get; set; }
-
-    /// <summary>When set, every gradient is clamped to ±this value (<c>clip_grad_value_</c>).</summary>
-    public float? ClipGradientValue { get; set; }
-
-    /// <summary>Carry the final state of each step into the next (truncated BPTT); see the remarks.</summary>
-    public bool CarryState { get; set; }
-
-    /// <summary>The global gradient norm measured by the last step when <see cref="ClipGradientNorm"/> is set.</summary>
-    public float LastGradientNorm { get; private set; }
-
-    /// <summary>Forgets the carried state: the next step starts from zeros.</summary>
-    public void ResetCarriedState() => _hasState = false;
 
     /// <summary>
     /// Sequence → one regression: <c>mse_loss(head(output[:, -1]), target)</c> for input <c>[B, T, I]</c> and
@@ -130,9 +100,9 @@ public sealed partial class Trainer
             if (_stateH.Length != hLength || _stateC.Length != cLength)
             {
                 (_stateH, _nextH, _stateC, _nextC) = (new float[hLength], new float[hLength], new float[cLength], new float[cLength]);
-                _hasState = false;
+                HasCarriedState = false;
             }
-            if (_hasState)
+            if (HasCarriedState)
             {
                 h0 = _stateH;
                 c0 = _stateC;
@@ -147,7 +117,7 @@ public sealed partial class Trainer
             // The carried state is a value, not a path for gradients: the next chunk starts from it detached.
             (_stateH, _nextH) = (_nextH, _stateH);
             (_stateC, _nextC) = (_nextC, _stateC);
-            _hasState = true;
+            HasCarriedState = true;
         }
     }
 
@@ -155,10 +125,6 @@ public sealed partial class Trainer
     {
         Model.ZeroGradients();
         Model.Backward(_lossGradient.AsSpan(0, gradientLength), default, default, default);
-        Span<float> gradients = Model.Gradients;
-        if (ClipGradientValue is float clip) GradientClipping.ClipByValue(gradients, clip);
-        if (ClipGradientNorm is float maxNorm) LastGradientNorm = GradientClipping.ClipByNorm(gradients, maxNorm);
-        Optimizer.Step(Model);
-        return loss;
+        return ClipAndStep(loss);
     }
 }
