@@ -18,8 +18,21 @@ internal static class Vocabulary
 }
 
 /// <summary>
-/// A character language model: <c>nn.LSTM(V, 128, batch_first=True)</c> over one-hot characters and
-/// <c>nn.Linear(128, V)</c> on every step, giving the logits of the next character.
+/// A character language model: <c>nn.Embedding(V, 32)</c> turns each character into a learnt 32-float vector,
+/// <c>nn.LSTM(32, 128, batch_first=True)</c> reads them, and <c>nn.Linear(128, V)</c> on every step gives the
+/// logits of the next character. PyTorch's equivalent module has the attributes <c>embed</c>, <c>rnn</c> and
+/// <c>head</c> and calls <c>head(rnn(embed(tokens))[0])</c>.
 /// </summary>
-[LstmModel(InputSize = Vocabulary.Size, HiddenSize = 128, OutputSize = Vocabulary.Size)]
-public partial class CharLstm;
+[SequenceModel]
+public partial class CharLstm
+{
+    /// <summary>E: floats per character vector.</summary>
+    public const int EmbeddingSize = 32;
+
+    /// <summary>H: the LSTM's hidden size.</summary>
+    public const int HiddenSize = 128;
+
+    [Embedding(NumEmbeddings = Vocabulary.Size, EmbeddingDim = EmbeddingSize)] public partial Embedding Embed { get; }
+    [Lstm(InputSize = EmbeddingSize, HiddenSize = HiddenSize)] public partial Lstm Rnn { get; }
+    [Linear(InFeatures = HiddenSize, OutFeatures = Vocabulary.Size)] public partial Linear Head { get; }
+}

@@ -1,5 +1,6 @@
 // CharModel: a character-level LSTM language model trained on the first chapters of Moby-Dick with truncated
-// backpropagation through time, then sampled one character at a time with the streaming API.
+// backpropagation through time, then sampled one character at a time with the streaming API. The model is a
+// [SequenceModel] graph that reads character ids: its Embedding looks each one up, so no one-hot vectors are built.
 using System.Diagnostics;
 using System.Globalization;
 using CharModel;
@@ -34,7 +35,8 @@ Console.WriteLine($"Text: {text.Length} characters of Moby-Dick, vocabulary of {
 
 var model = new CharLstm();
 model.InitializeParameters(InitSeed);
-Console.WriteLine($"CharLstm: LSTM({V}, {CharLstm.HiddenSize}) + Linear({CharLstm.HiddenSize}, {V}), {CharLstm.ParameterCount} parameters");
+Console.WriteLine($"CharLstm: Embedding({V}, {CharLstm.EmbeddingSize}) + LSTM({CharLstm.EmbeddingSize}, {CharLstm.HiddenSize}) + " +
+                  $"Linear({CharLstm.HiddenSize}, {V}), {CharLstm.ParameterCount} parameters");
 
 // Baselines for the held-out loss: a uniform guess costs log2(V) bits per character; the character frequencies
 // of the training text (a unigram model) cost their cross-entropy.
@@ -51,10 +53,10 @@ Console.WriteLine(FormattableString.Invariant($"Held-out loss before training: {
 // asks for the character after each. With CarryState the trainer starts each step from the state the previous
 // step ended in, so the model reads each stream as one long text while gradients flow back at most T steps.
 var optimizer = new Adam(CharLstm.ParameterCount, LearningRate);
-var trainer = new Trainer(model, optimizer) { CarryState = true, ClipGradientNorm = 5f };
+var trainer = new GraphTrainer(model, optimizer) { CarryState = true, ClipGradientNorm = 5f };
 int streamLength = train.Length / Streams;
 int stepsPerPass = (streamLength - 1) / Chunk;
-var input = new float[Streams * Chunk * V];
+var tokens = new int[Streams * Chunk];
 var targets = new int[Streams * Chunk];
 Console.WriteLine($"Training: {Passes} passes of {stepsPerPass} steps, each on [{Streams} streams, {Chunk} characters] " +
                   $"(truncated BPTT with carried state), Adam lr {LearningRate.ToString(CultureInfo.InvariantCulture)} " +
@@ -68,17 +70,16 @@ for (int pass = 1; pass <= Passes; pass++)
     double lossSum = 0;
     for (int step = 0; step < stepsPerPass; step++)
     {
-        Array.Clear(input);
         for (int b = 0; b < Streams; b++)
         {
             int start = b * streamLength + step * Chunk;
             for (int t = 0; t < Chunk; t++)
             {
-                input[(b * Chunk + t) * V + train[start + t]] = 1;
+                tokens[b * Chunk + t] = train[start + t];
                 targets[b * Chunk + t] = train[start + t + 1];
             }
         }
-        lossSum += trainer.TrainSequenceClasses(input, Streams, targets);
+        lossSum += trainer.TrainClasses(tokens, Streams, targets);
     }
     float held = ValidationLoss(model, validation);
     Console.WriteLine(FormattableString.Invariant(
@@ -92,11 +93,11 @@ Console.WriteLine(FormattableString.Invariant($"Held-out loss after training: {a
 // Generation with the streaming API: feed the prompt one character at a time, then sample each next character
 // from softmax(logits / temperature) and feed it back. SeededRandom draws the same characters on every machine.
 var random = new SeededRandom(SampleSeed);
-var oneHot = new float[V];
+var token = new int[1];   // [B = 1]: one character id per step
 var logits = new float[V];
 var probabilities = new float[V];
 var generated = new System.Text.StringBuilder(Prompt);
-model.ResetState();
+model.ResetState(batchSize: 1);
 foreach (char c in Prompt) Feed(Vocabulary.Characters.IndexOf(c));
 for (int i = 0; i < GeneratedCharacters; i++)
 {
@@ -113,9 +114,8 @@ Console.WriteLine(FormattableString.Invariant($"Total time {total.Elapsed.TotalS
 
 void Feed(int character)
 {
-    Array.Clear(oneHot);
-    oneHot[character] = 1;
-    model.StepPredict(oneHot, logits);
+    token[0] = character;
+    model.Step(token, logits);
 }
 
 // Mean cross-entropy of the next character over the held-out text, read as 8 segments side by side from a zero
@@ -124,17 +124,17 @@ static float ValidationLoss(CharLstm model, int[] text)
 {
     const int Segments = 8;
     int length = (text.Length - 1) / Segments;
-    var input = new float[Segments * length * V];
+    var tokens = new int[Segments * length];
     var targets = new int[Segments * length];
     for (int s = 0; s < Segments; s++)
     {
         for (int t = 0; t < length; t++)
         {
-            input[(s * length + t) * V + text[s * length + t]] = 1;
+            tokens[s * length + t] = text[s * length + t];
             targets[s * length + t] = text[s * length + t + 1];
         }
     }
     var logits = new float[Segments * length * V];
-    model.PredictSequence(input, Segments, logits);
+    model.Forward(tokens, Segments, logits);
     return Losses.CrossEntropy(logits, V, targets, new float[logits.Length]);
 }
