@@ -293,49 +293,43 @@ internal static class GraphEmitter
 
     private static void WriteSpecs(CodeWriter w, Graph g)
     {
-        for (int i = 0; i < g.Modules.Count; i++)
+        foreach (ModuleSpec m in g.Modules)
         {
-            string name = SpecName(g.Modules[i]);
-            switch (g.Modules[i])
-            {
-                case EmbeddingModule e:
-                    w.Open($"private readonly struct {name} : {Rt}IEmbeddingSpec")
-                     .Line($"public static int NumEmbeddings => {Lit(e.NumEmbeddings)};")
-                     .Line($"public static int EmbeddingDim => {Lit(e.EmbeddingDim)};")
-                     .Line($"public static int PaddingIdx => {Lit(e.PaddingIdx)};")
-                     .Close().Line();
-                    break;
-                case RecurrentModule r:
-                    w.Open($"private readonly struct {name} : {Rt}IRecurrentModelSpec")
-                     .Line($"public static {Rt}CellKind Cell => {Rt}CellKind.{r.Cell};")
-                     .Line($"public static int InputSize => {Lit(r.InputSize)};")
-                     .Line($"public static int HiddenSize => {Lit(r.HiddenSize)};")
-                     .Line($"public static int NumLayers => {Lit(r.NumLayers)};")
-                     .Line($"public static bool Bias => {Bool(r.Bias)};")
-                     .Line($"public static bool Bidirectional => {Bool(r.Bidirectional)};")
-                     .Line($"public static int ProjSize => {Lit(r.ProjSize)};")
-                     .Line($"public static {Rt}RnnNonlinearity Nonlinearity => {Rt}RnnNonlinearity.{(r.Relu ? "Relu" : "Tanh")};")
-                     .Line("public static int OutputSize => 0;")
-                     .Close().Line();
-                    break;
-                case LinearModule l:
-                    w.Open($"private readonly struct {name} : {Rt}ILinearSpec")
-                     .Line($"public static int InFeatures => {Lit(l.InFeatures)};")
-                     .Line($"public static int OutFeatures => {Lit(l.OutFeatures)};")
-                     .Line($"public static bool Bias => {Bool(l.Bias)};")
-                     .Close().Line();
-                    break;
-                case LayerNormModule n:
-                    w.Open($"private readonly struct {name} : {Rt}ILayerNormSpec")
-                     .Line($"public static int NormalizedShape => {Lit(n.NormalizedShape)};")
-                     .Line($"public static float Eps => {Float((float)n.Eps)};")
-                     .Line($"public static bool ElementwiseAffine => {Bool(n.Affine)};")
-                     .Line($"public static bool Bias => {Bool(n.Bias)};")
-                     .Close().Line();
-                    break;
-            }
+            if (SpecMembers(m) is not (string spec, (string Type, string Name, string Value)[] members)) continue;
+            w.Open($"private readonly struct {SpecName(m)} : {Rt}{spec}");
+            foreach ((string type, string name, string value) in members) w.Line($"public static {type} {name} => {value};");
+            w.Close().Line();
         }
     }
+
+    /// <summary>The spec interface a module's kernel reads its sizes from, and the values of its members; null for modules without one.</summary>
+    private static (string Interface, (string Type, string Name, string Value)[] Members)? SpecMembers(ModuleSpec module) => module switch
+    {
+        EmbeddingModule e => ("IEmbeddingSpec",
+            [("int", "NumEmbeddings", Lit(e.NumEmbeddings)), ("int", "EmbeddingDim", Lit(e.EmbeddingDim)), ("int", "PaddingIdx", Lit(e.PaddingIdx))]),
+        RecurrentModule r => ("IRecurrentModelSpec",
+        [
+            (Rt + "CellKind", "Cell", $"{Rt}CellKind.{r.Cell}"),
+            ("int", "InputSize", Lit(r.InputSize)),
+            ("int", "HiddenSize", Lit(r.HiddenSize)),
+            ("int", "NumLayers", Lit(r.NumLayers)),
+            ("bool", "Bias", Bool(r.Bias)),
+            ("bool", "Bidirectional", Bool(r.Bidirectional)),
+            ("int", "ProjSize", Lit(r.ProjSize)),
+            (Rt + "RnnNonlinearity", "Nonlinearity", $"{Rt}RnnNonlinearity.{(r.Relu ? "Relu" : "Tanh")}"),
+            ("int", "OutputSize", "0"),
+        ]),
+        LinearModule l => ("ILinearSpec",
+            [("int", "InFeatures", Lit(l.InFeatures)), ("int", "OutFeatures", Lit(l.OutFeatures)), ("bool", "Bias", Bool(l.Bias))]),
+        LayerNormModule n => ("ILayerNormSpec",
+        [
+            ("int", "NormalizedShape", Lit(n.NormalizedShape)),
+            ("float", "Eps", Float((float)n.Eps)),
+            ("bool", "ElementwiseAffine", Bool(n.Affine)),
+            ("bool", "Bias", Bool(n.Bias)),
+        ]),
+        _ => null,
+    };
 
     private static void WriteLayout(CodeWriter w, Graph g)
     {
