@@ -24,7 +24,7 @@ public class CommandLineBuildTests
     /// The phases of csc: generators, then the parse and declaration errors that stop the build, then the
     /// analyzers and every diagnostic of emitting.
     /// </summary>
-    private static (ImmutableArray<Diagnostic> Stopping, ImmutableArray<Diagnostic> Analyzers, ImmutableArray<Diagnostic> Emit) Build(
+    internal static (ImmutableArray<Diagnostic> Stopping, ImmutableArray<Diagnostic> Analyzers, ImmutableArray<Diagnostic> Emit) Build(
         string source, IEnumerable<MetadataReference> references)
     {
         var compilation = CSharpCompilation.Create("UserProject", [CSharpSyntaxTree.ParseText(source, Parse, path: "Models.cs")], references,
@@ -43,10 +43,10 @@ public class CommandLineBuildTests
         return (stopping, analyzers, output.Emit(assembly).Diagnostics);
     }
 
-    private static readonly ImmutableArray<MetadataReference> WithRuntime =
+    internal static readonly ImmutableArray<MetadataReference> WithRuntime =
         [.. Net100.References.All, MetadataReference.CreateFromFile(typeof(LstmModelAttribute).Assembly.Location)];
 
-    private static string At(Diagnostic diagnostic, string source) =>
+    internal static string At(Diagnostic diagnostic, string source) =>
         $"{diagnostic.Id} {source.Substring(diagnostic.Location.SourceSpan.Start, diagnostic.Location.SourceSpan.Length)}";
 
     [Fact]

@@ -1,9 +1,5 @@
 using System.Collections.Immutable;
-using Basic.Reference.Assemblies;
 using Microsoft.CodeAnalysis;
-using Microsoft.CodeAnalysis.CSharp;
-using Microsoft.CodeAnalysis.Diagnostics;
-using ModelGen.Generator;
 using ModelGen.Generator.Diagnostics;
 
 namespace ModelGen.Analyzers.Tests;
@@ -17,31 +13,10 @@ namespace ModelGen.Analyzers.Tests;
 /// </summary>
 public class GraphCommandLineBuildTests
 {
-    private static readonly CSharpParseOptions Parse = new(LanguageVersion.Latest);
+    internal static (ImmutableArray<Diagnostic> Stopping, ImmutableArray<Diagnostic> Analyzers, ImmutableArray<Diagnostic> Emit) Build(string source) =>
+        CommandLineBuildTests.Build(source, CommandLineBuildTests.WithRuntime);
 
-    private static readonly ImmutableArray<MetadataReference> WithRuntime =
-        [.. Net100.References.All, MetadataReference.CreateFromFile(typeof(LstmModelAttribute).Assembly.Location)];
-
-    internal static (ImmutableArray<Diagnostic> Stopping, ImmutableArray<Diagnostic> Analyzers, ImmutableArray<Diagnostic> Emit) Build(string source)
-    {
-        var compilation = CSharpCompilation.Create("UserProject", [CSharpSyntaxTree.ParseText(source, Parse, path: "Models.cs")], WithRuntime,
-            new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable));
-        CSharpGeneratorDriver.Create([new ModelGenerator().AsSourceGenerator()], parseOptions: Parse)
-            .RunGeneratorsAndUpdateCompilation(compilation, out Compilation output, out ImmutableArray<Diagnostic> driverDiagnostics);
-        Assert.Empty(driverDiagnostics);
-        ImmutableArray<Diagnostic> stopping =
-        [
-            .. output.GetParseDiagnostics().Concat(output.GetDeclarationDiagnostics()).Where(d => d.Severity == DiagnosticSeverity.Error),
-        ];
-        ImmutableArray<Diagnostic> analyzers = output
-            .WithAnalyzers([new ModelDeclarationAnalyzer(), new TensorShapeAnalyzer()])
-            .GetAnalyzerDiagnosticsAsync().GetAwaiter().GetResult();
-        using var assembly = new MemoryStream();
-        return (stopping, analyzers, output.Emit(assembly).Diagnostics);
-    }
-
-    private static string At(Diagnostic diagnostic, string source) =>
-        $"{diagnostic.Id} {source.Substring(diagnostic.Location.SourceSpan.Start, diagnostic.Location.SourceSpan.Length)}";
+    private static string At(Diagnostic diagnostic, string source) => CommandLineBuildTests.At(diagnostic, source);
 
     private const string InvalidGraphs = """
         using ModelGen;
