@@ -6,9 +6,11 @@ namespace ModelGen.Generator;
 
 /// <summary>
 /// Expands <c>[LstmModel]</c>, <c>[GruModel]</c> and <c>[RnnModel]</c> on partial classes into specialised
-/// recurrent models, and <c>[SequenceModel]</c> graphs into their forward and backward schedules. Pipelines:
+/// recurrent models, <c>[SequenceModel]</c> graphs into their forward and backward schedules, and <c>[Seq2SeqModel]</c>
+/// encoder–decoders into the schedule joining two graphs. Pipelines:
 /// attribute → <see cref="ModelSpec"/> (Parser) → source text (Emitter); attribute → <see cref="GraphSpec"/>
-/// (GraphParser) → source text (GraphEmitter).
+/// (GraphParser) → source text (GraphEmitter); attribute → <see cref="Seq2SeqSpec"/> (Seq2SeqParser) → source
+/// text (Seq2SeqEmitter).
 /// </summary>
 [Generator(LanguageNames.CSharp)]
 public sealed class ModelGenerator : IIncrementalGenerator
@@ -34,6 +36,21 @@ public sealed class ModelGenerator : IIncrementalGenerator
             .WithTrackingName(TrackingNames.ValidGraphSpecs);
         context.RegisterSourceOutput(graphs, static (output, spec) =>
             output.AddSource(GraphEmitter.HintName(spec.Spec?.Target ?? spec.Stubs!.Target), GraphEmitter.Emit(spec)));
+
+        IncrementalValuesProvider<Seq2SeqSpec> seq2seq = context.SyntaxProvider
+            .ForAttributeWithMetadataName(
+                Seq2SeqParser.Seq2SeqModelAttribute,
+                predicate: static (node, _) => node is Microsoft.CodeAnalysis.CSharp.Syntax.ClassDeclarationSyntax
+                    or Microsoft.CodeAnalysis.CSharp.Syntax.RecordDeclarationSyntax,
+                transform: static (syntax, cancellation) => syntax.TargetSymbol is INamedTypeSymbol type
+                    ? Seq2SeqParser.Parse(type, syntax.SemanticModel.Compilation, cancellation).Spec
+                    : null)
+            .WithTrackingName(TrackingNames.Seq2SeqSpecs)
+            .Where(static spec => spec is not null)
+            .Select(static (spec, _) => spec!)
+            .WithTrackingName(TrackingNames.ValidSeq2SeqSpecs);
+        context.RegisterSourceOutput(seq2seq, static (output, spec) =>
+            output.AddSource(Seq2SeqEmitter.HintName(spec.Target), Seq2SeqEmitter.Emit(spec)));
     }
 
     private static void Register(IncrementalGeneratorInitializationContext context, string attribute, CellKind cell,

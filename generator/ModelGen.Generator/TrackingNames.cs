@@ -9,4 +9,6 @@ internal static class TrackingNames
     public const string ValidSpecs = nameof(ValidSpecs);
     public const string GraphSpecs = nameof(GraphSpecs);
     public const string ValidGraphSpecs = nameof(ValidGraphSpecs);
+    public const string Seq2SeqSpecs = nameof(Seq2SeqSpecs);
+    public const string ValidSeq2SeqSpecs = nameof(ValidSeq2SeqSpecs);
 }

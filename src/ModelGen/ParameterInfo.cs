@@ -16,3 +16,28 @@ public sealed record ParameterInfo(string Name, ImmutableArray<int> Shape, int O
     /// <inheritdoc/>
     public override string ToString() => $"{Name} {ShapeText} @ {Offset}";
 }
+
+/// <summary>Parameter tables of models made of parts.</summary>
+public static class ParameterTables
+{
+    /// <summary>
+    /// The table of a model made of <paramref name="parts"/>: each part's tensors renamed <c>prefix.name</c> and laid
+    /// out one part after the other, in order (as PyTorch's <c>state_dict</c> lists a module's submodules).
+    /// </summary>
+    public static ImmutableArray<ParameterInfo> Combine(params ReadOnlySpan<(string Prefix, ImmutableArray<ParameterInfo> Table)> parts)
+    {
+        var combined = ImmutableArray.CreateBuilder<ParameterInfo>();
+        int offset = 0;
+        foreach ((string prefix, ImmutableArray<ParameterInfo> table) in parts)
+        {
+            int floats = 0;
+            foreach (ParameterInfo info in table)
+            {
+                combined.Add(info with { Name = prefix + "." + info.Name, Offset = offset + info.Offset });
+                floats = Math.Max(floats, info.Offset + info.Length);
+            }
+            offset += floats;
+        }
+        return combined.ToImmutable();
+    }
+}

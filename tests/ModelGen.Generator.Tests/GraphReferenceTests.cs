@@ -62,27 +62,27 @@ public class GraphReferenceTests
 
         // Forward from a zero state, padding positions included.
         float[] y = reference.Forward(model, training: false);
-        AssertClose(reference, "y", reference.Tensor("y"), y);
+        AssertClose(reference.Name, "y", reference.Tensor("y"), y);
 
         // Gradients of sum(y * dy).
         float[] dy = reference.Tensor("dy");
         float[] trained = reference.Forward(model, training: true);
-        AssertClose(reference, "y (training forward)", reference.Tensor("y"), trained);
+        AssertClose(reference.Name, "y (training forward)", reference.Tensor("y"), trained);
         float[] inputGradient = reference.Backward(model, dy);
         foreach (ParameterInfo parameter in reference.Parameters(model))
         {
-            AssertClose(reference, "grad." + parameter.Name, reference.Tensor("grad." + parameter.Name), Slice(model.Gradients, parameter));
+            AssertClose(reference.Name, "grad." + parameter.Name, reference.Tensor("grad." + parameter.Name), Slice(model.Gradients, parameter));
         }
-        if (!reference.Tokens) AssertClose(reference, "grad.input", reference.Tensor("grad.input"), inputGradient);
+        if (!reference.Tokens) AssertClose(reference.Name, "grad.input", reference.Tensor("grad.input"), inputGradient);
 
         // Mean cross-entropy of y as logits, ignoring -100 targets.
         model.ZeroGradients();
         (float loss, float[] gradient) = reference.CrossEntropy(reference.Forward(model, training: true), model.OutputSize);
-        AssertClose(reference, "ce.loss", reference.Tensor("ce.loss"), [loss]);
+        AssertClose(reference.Name, "ce.loss", reference.Tensor("ce.loss"), [loss]);
         reference.Backward(model, gradient);
         foreach (ParameterInfo parameter in reference.Parameters(model))
         {
-            AssertClose(reference, "ce.grad." + parameter.Name, reference.Tensor("ce.grad." + parameter.Name), Slice(model.Gradients, parameter));
+            AssertClose(reference.Name, "ce.grad." + parameter.Name, reference.Tensor("ce.grad." + parameter.Name), Slice(model.Gradients, parameter));
         }
     }
 
@@ -103,20 +103,20 @@ public class GraphReferenceTests
             reference.Backward(model, gradient);
             adam.Step(model);
         }
-        AssertClose(reference, "adam3.loss", reference.Tensor("adam3.loss"), losses);
+        AssertClose(reference.Name, "adam3.loss", reference.Tensor("adam3.loss"), losses);
         foreach (ParameterInfo parameter in reference.Parameters(model))
         {
             float[] expected = reference.Tensor("adam3." + parameter.Name);
             float[]? libtorch32 = reference.HasTensor("f32.adam3." + parameter.Name) ? reference.Tensor("f32.adam3." + parameter.Name) : null;
-            AssertClose(reference, "adam3." + parameter.Name, expected, Slice(model.Parameters, parameter), libtorch32);
+            AssertClose(reference.Name, "adam3." + parameter.Name, expected, Slice(model.Parameters, parameter), libtorch32);
         }
     }
 
-    private static float[] Slice(ReadOnlySpan<float> buffer, ParameterInfo parameter) => buffer.Slice(parameter.Offset, parameter.Length).ToArray();
+    internal static float[] Slice(ReadOnlySpan<float> buffer, ParameterInfo parameter) => buffer.Slice(parameter.Offset, parameter.Length).ToArray();
 
-    private static void AssertClose(GraphCase reference, string what, float[] expected, float[] actual, float[]? float32Reference = null)
+    internal static void AssertClose(string caseName, string what, float[] expected, float[] actual, float[]? float32Reference = null)
     {
-        Assert.True(expected.Length == actual.Length, $"{reference.Name} {what}: {actual.Length} values, the file has {expected.Length}");
+        Assert.True(expected.Length == actual.Length, $"{caseName} {what}: {actual.Length} values, the file has {expected.Length}");
         double worst = 0;
         int worstIndex = -1;
         for (int i = 0; i < expected.Length; i++)
@@ -133,7 +133,7 @@ public class GraphReferenceTests
         if (worstIndex >= 0)
         {
             throw new XunitException(
-                $"{reference.Name} {what}[{worstIndex}]: expected {expected[worstIndex]:R}, got {actual[worstIndex]:R} ({worst:0.##}× the bound)");
+                $"{caseName} {what}[{worstIndex}]: expected {expected[worstIndex]:R}, got {actual[worstIndex]:R} ({worst:0.##}× the bound)");
         }
     }
 }
@@ -176,11 +176,15 @@ internal sealed class GraphCase
         (IEnumerable<ParameterInfo>)model.GetType().GetProperty("ParameterTable")!.GetValue(null)!;
 
     /// <summary>The declaration a user would write for the file's graph.</summary>
-    public string Declaration()
+    public string Declaration() =>
+        "using ModelGen;\n\n[SequenceModel]\npublic partial class GraphModel\n{\n" + ModuleProperties(_graph.GetProperty("modules"), Name) + "}\n";
+
+    /// <summary>The module properties a user would write for a graph's <c>modules</c> list, one line each.</summary>
+    public static string ModuleProperties(JsonElement modules, string caseName)
     {
-        var text = new StringBuilder("using ModelGen;\n\n[SequenceModel]\npublic partial class GraphModel\n{\n");
+        var text = new StringBuilder();
         int index = 0;
-        foreach (JsonElement module in _graph.GetProperty("modules").EnumerateArray())
+        foreach (JsonElement module in modules.EnumerateArray())
         {
             string type = module.GetProperty("type").GetString()!;
             string? name = module.TryGetProperty("name", out JsonElement n) ? n.GetString() : null;
@@ -198,15 +202,22 @@ internal sealed class GraphCase
                     type[0] + type[1..].ToLowerInvariant()),
                 "Linear" => ($"Linear(InFeatures = {Int("in_features")}, OutFeatures = {Int("out_features")}, Bias = {Bool("bias")})", "Linear"),
                 "LayerNorm" => ($"LayerNorm(NormalizedShape = {Int("normalized_shape")}, Eps = {module.GetProperty("eps").GetDouble().ToString("R", CultureInfo.InvariantCulture)}, ElementwiseAffine = {Bool("elementwise_affine")})", "LayerNorm"),
-                "Reduce" => ($"Reduce(ReduceMode.{module.GetProperty("mode").GetString() switch { "last" => "Last", "final_hidden" => "FinalHidden", "mean" => "Mean", "max" => "Max", var m => throw new XunitException($"{Name}: unknown Reduce mode '{m}'") }})", "Reduction"),
+                "Reduce" => ($"Reduce(ReduceMode.{module.GetProperty("mode").GetString() switch { "last" => "Last", "final_hidden" => "FinalHidden", "mean" => "Mean", "max" => "Max", var m => throw new XunitException($"{caseName}: unknown Reduce mode '{m}'") }})", "Reduction"),
                 "ReLU" or "Tanh" or "Sigmoid" or "GELU" => (type, "Activation"),
                 "Dropout" => ($"Dropout({module.GetProperty("p").GetDouble().ToString("R", CultureInfo.InvariantCulture)}f)", "Dropout"),
-                _ => throw new XunitException($"{Name}: module type '{type}' has no ModelGen attribute"),
+                "Attention" => (module.GetProperty("score").GetString() switch
+                {
+                    "dot" => $"Attention(AttentionScore.Dot, KeySize = {Int("key_size")})",
+                    "general" => $"Attention(AttentionScore.General, KeySize = {Int("key_size")})",
+                    "additive" => $"Attention(AttentionScore.Additive, KeySize = {Int("key_size")}, AttentionSize = {Int("attention_size")})",
+                    var score => throw new XunitException($"{caseName}: unknown attention score '{score}'"),
+                }, "Attention"),
+                _ => throw new XunitException($"{caseName}: module type '{type}' has no ModelGen attribute"),
             };
             text.Append($"    [{attribute}] public partial {view} {property} {{ get; }}\n");
             index++;
         }
-        return text.Append("}\n").ToString();
+        return text.ToString();
     }
 
     public ISequenceModel CreateModel()

@@ -43,6 +43,8 @@ internal static class DiagnosticDescriptors
     public const string ModuleNameCollisionId = "MG0022";
     public const string ModulePropertyInvalidId = "MG0023";
     public const string GraphWithoutModulesId = "MG0024";
+    public const string Seq2SeqPartInvalidId = "MG0025";
+    public const string BridgeMismatchId = "MG0026";
 
     public static readonly DiagnosticDescriptor RequiredSizeMissing = new(
         RequiredSizeMissingId,
@@ -211,4 +213,18 @@ internal static class DiagnosticDescriptors
         "[SequenceModel] '{0}' {1}",
         Category, DiagnosticSeverity.Error, isEnabledByDefault: true,
         description: "A graph applies the module properties of the declaration that carries [SequenceModel] in the order they are written, so it needs at least one, and modules in other parts of the class would have no defined order. See docs/diagnostics/MG0024.md.");
+
+    public static readonly DiagnosticDescriptor Seq2SeqPartInvalid = new(
+        Seq2SeqPartInvalidId,
+        "The encoder or decoder of a sequence-to-sequence model is not a graph it can use",
+        "'{0}' cannot be the {1} of [Seq2SeqModel] '{2}': {3}",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true,
+        description: "[Seq2SeqModel] joins two [SequenceModel] graphs that read token ids and have one unidirectional recurrent module each: the encoder's outputs per step are the memory an attention module reads, and the decoder's output per step is the logits over the target vocabulary. See docs/diagnostics/MG0025.md.");
+
+    public static readonly DiagnosticDescriptor BridgeMismatch = new(
+        BridgeMismatchId,
+        "The decoder's recurrent module cannot start from the encoder's final state",
+        "The decoder '{0}' cannot start from the final state of the encoder '{1}': {2}",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true,
+        description: "The decoder's recurrent module starts from the encoder's h_n (and c_n), so both must be the same cell with the same num_layers, hidden_size and proj_size. See docs/diagnostics/MG0026.md.");
 }

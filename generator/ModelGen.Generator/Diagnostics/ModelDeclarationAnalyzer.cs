@@ -9,7 +9,7 @@ namespace ModelGen.Generator.Diagnostics;
 
 /// <summary>
 /// Reports what is wrong with a model declaration (MG0001–MG0016, and for <c>[SequenceModel]</c> graphs
-/// MG0019–MG0024), at the attribute argument or identifier at fault. It runs the same <see cref="ModelValidation"/>
+/// MG0019–MG0024, and for <c>[Seq2SeqModel]</c> encoder–decoders MG0025–MG0026), at the attribute argument or identifier at fault. It runs the same <see cref="ModelValidation"/>
 /// and <see cref="GraphParser"/> as the generator, which generates nothing for a declaration with any
 /// error, so a ModelGen diagnostic is never followed by errors inside generated code.
 /// </summary>
@@ -41,6 +41,8 @@ public sealed class ModelDeclarationAnalyzer : DiagnosticAnalyzer
         DiagnosticDescriptors.ModuleNameCollision,
         DiagnosticDescriptors.ModulePropertyInvalid,
         DiagnosticDescriptors.GraphWithoutModules,
+        DiagnosticDescriptors.Seq2SeqPartInvalid,
+        DiagnosticDescriptors.BridgeMismatch,
     ];
 
     /// <inheritdoc/>
@@ -55,7 +57,8 @@ public sealed class ModelDeclarationAnalyzer : DiagnosticAnalyzer
             INamedTypeSymbol? gru = start.Compilation.GetTypeByMetadataName(ModelValidation.GruAttribute);
             INamedTypeSymbol? rnn = start.Compilation.GetTypeByMetadataName(ModelValidation.RnnAttribute);
             INamedTypeSymbol? graph = start.Compilation.GetTypeByMetadataName(GraphParser.SequenceModelAttribute);
-            if (lstm is null && gru is null && rnn is null && graph is null) return;
+            INamedTypeSymbol? seq2seq = start.Compilation.GetTypeByMetadataName(Seq2SeqParser.Seq2SeqModelAttribute);
+            if (lstm is null && gru is null && rnn is null && graph is null && seq2seq is null) return;
             // A nested model is validated for itself and for each type that contains it; once is enough.
             var results = new ConcurrentDictionary<INamedTypeSymbol, IReadOnlyList<ModelProblem>>(SymbolEqualityComparer.Default);
             bool IsModel(INamedTypeSymbol type)
@@ -67,7 +70,8 @@ public sealed class ModelDeclarationAnalyzer : DiagnosticAnalyzer
                     if (SymbolEqualityComparer.Default.Equals(attributeClass, lstm)
                         || SymbolEqualityComparer.Default.Equals(attributeClass, gru)
                         || SymbolEqualityComparer.Default.Equals(attributeClass, rnn)
-                        || SymbolEqualityComparer.Default.Equals(attributeClass, graph))
+                        || SymbolEqualityComparer.Default.Equals(attributeClass, graph)
+                        || SymbolEqualityComparer.Default.Equals(attributeClass, seq2seq))
                     {
                         return true;
                     }
@@ -85,7 +89,8 @@ public sealed class ModelDeclarationAnalyzer : DiagnosticAnalyzer
                     {
                         IReadOnlyList<ModelProblem> recurrent = ModelValidation.Validate(m, compilation, cancellation).Problems;
                         IReadOnlyList<ModelProblem> graphs = GraphParser.Parse(m, compilation, cancellation).Problems;
-                        return graphs.Count == 0 ? recurrent : [.. recurrent, .. graphs];
+                        IReadOnlyList<ModelProblem> joined = Seq2SeqParser.Parse(m, compilation, cancellation).Problems;
+                        return [.. recurrent, .. graphs, .. joined];
                     });
 
                 // Each problem is reported while analysing the type whose declaration it points into.

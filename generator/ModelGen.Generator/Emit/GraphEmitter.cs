@@ -77,7 +77,9 @@ internal static class GraphEmitter
 
         WriteClassDocs(w, g);
         w.Line($"[global::System.CodeDom.Compiler.GeneratedCode(\"ModelGen\", \"{Emitter.ToolVersion}\")]");
-        w.Open($"partial {spec.TypeKeyword} {spec.TypeName} : {Rt}{(g.Tokens ? "ITokenSequenceModel" : "IFeatureSequenceModel")}");
+        // A decoder that attends reads a memory besides its input, so it has the forward calls of neither interface.
+        string contract = g.Attention is not null ? "ISequenceModel" : g.Tokens ? "ITokenSequenceModel" : "IFeatureSequenceModel";
+        w.Open($"partial {spec.TypeKeyword} {spec.TypeName} : {Rt}{contract}");
         WriteConstants(w, g);
         WriteSpecs(w, g);
         WriteLayout(w, g);
@@ -103,10 +105,11 @@ internal static class GraphEmitter
             Modules = spec.Modules.ToList();
             Shapes = ShapeFlow.Run(Modules).Shapes;
             long offset = 0;
-            foreach (ModuleSpec module in Modules)
+            for (int i = 0; i < Modules.Count; i++)
             {
+                ModuleSpec module = Modules[i];
                 var tensors = new List<Tensor>();
-                foreach ((string local, int[] shape) in TensorsOf(module))
+                foreach ((string local, int[] shape) in TensorsOf(module, Shapes[i]))
                 {
                     var tensor = new Tensor(module, local, shape, offset);
                     tensors.Add(tensor);
@@ -129,6 +132,21 @@ internal static class GraphEmitter
         public int OutputFeatures => Shapes[Last].OutFeatures;
         public bool ReducesTime => !Shapes[Last].OutPerStep;
         public IEnumerable<RecurrentModule> Recurrent => Modules.OfType<RecurrentModule>();
+
+        /// <summary>The attention module, if the graph attends to a memory (an encoder's outputs).</summary>
+        public AttentionModule? Attention => Modules.OfType<AttentionModule>().FirstOrDefault();
+
+        /// <summary>
+        /// Whether module i is an attention that feeds the recurrent module after it (Bahdanau): the two then run
+        /// together one step at a time, as the query of each step is the hidden state the step before left.
+        /// </summary>
+        public bool FeedsCell(int i) => i >= 0 && i < Last && Modules[i] is AttentionModule && Shapes[i].Recurrent == i + 1;
+
+        /// <summary>Floats per sequence of a recurrent module's state: h_n, then for an LSTM c_n.</summary>
+        public static int StateFloats(RecurrentModule r) => r.StateLayers * (r.StateSize + (r.Cell == CellKind.Lstm ? r.HiddenSize : 0));
+
+        /// <summary>Features per memory step, 0 without attention.</summary>
+        public int KeySize => Attention?.KeySize ?? 0;
 
         /// <summary>A graph can stream when every recurrent module is unidirectional and nothing reduces over time.</summary>
         public bool Streams => !ReducesTime && Recurrent.Any() && Recurrent.All(r => !r.Bidirectional);
@@ -172,7 +190,7 @@ internal static class GraphEmitter
         public string Constant => Module.Property.TrimStart('@') + Pascal(Local);
     }
 
-    private static IEnumerable<(string Local, int[] Shape)> TensorsOf(ModuleSpec module)
+    private static IEnumerable<(string Local, int[] Shape)> TensorsOf(ModuleSpec module, ModuleShape shape)
     {
         switch (module)
         {
@@ -189,6 +207,17 @@ internal static class GraphEmitter
             case LayerNormModule n when n.Affine:
                 yield return ("weight", [n.NormalizedShape]);
                 if (n.Bias) yield return ("bias", [n.NormalizedShape]);
+                break;
+            case AttentionModule { Score: AttentionScore.General } a:
+                yield return ("Wa.weight", [shape.QueryFeatures, a.KeySize]);
+                break;
+            case AttentionModule { Score: AttentionScore.Additive } a:
+                yield return ("Wa.weight", [a.AttentionSize, shape.QueryFeatures]);
+                yield return ("Wa.bias", [a.AttentionSize]);
+                yield return ("Ua.weight", [a.AttentionSize, a.KeySize]);
+                yield return ("Ua.bias", [a.AttentionSize]);
+                yield return ("Va.weight", [1, a.AttentionSize]);
+                yield return ("Va.bias", [1]);
                 break;
         }
     }
@@ -235,6 +264,9 @@ internal static class GraphEmitter
         ReduceModule { Mode: ReduceMode.FinalHidden } => "cat([h_n[-D + d] for d in range(D)], dim=1)",
         ReduceModule { Mode: ReduceMode.Mean } => "x.sum(1) / lengths[:, None]",
         ReduceModule => "x.masked_fill(t >= lengths, -inf).max(1).values",
+        AttentionModule { Score: AttentionScore.Dot } a => $"DotAttention(keys={Lit(a.KeySize)})",
+        AttentionModule { Score: AttentionScore.General } a => $"GeneralAttention(keys={Lit(a.KeySize)})",
+        AttentionModule a => $"BahdanauAttention(keys={Lit(a.KeySize)}, hidden={Lit(a.AttentionSize)})",
         _ => $"nn.{module.Kind}()",
     };
 
@@ -293,9 +325,10 @@ internal static class GraphEmitter
 
     private static void WriteSpecs(CodeWriter w, Graph g)
     {
-        foreach (ModuleSpec m in g.Modules)
+        for (int i = 0; i < g.Modules.Count; i++)
         {
-            if (SpecMembers(m) is not (string spec, (string Type, string Name, string Value)[] members)) continue;
+            ModuleSpec m = g.Modules[i];
+            if (SpecMembers(m, g.Shapes[i]) is not (string spec, (string Type, string Name, string Value)[] members)) continue;
             w.Open($"private readonly struct {SpecName(m)} : {Rt}{spec}");
             foreach ((string type, string name, string value) in members) w.Line($"public static {type} {name} => {value};");
             w.Close().Line();
@@ -303,7 +336,7 @@ internal static class GraphEmitter
     }
 
     /// <summary>The spec interface a module's kernel reads its sizes from, and the values of its members; null for modules without one.</summary>
-    private static (string Interface, (string Type, string Name, string Value)[] Members)? SpecMembers(ModuleSpec module) => module switch
+    private static (string Interface, (string Type, string Name, string Value)[] Members)? SpecMembers(ModuleSpec module, ModuleShape shape) => module switch
     {
         EmbeddingModule e => ("IEmbeddingSpec",
             [("int", "NumEmbeddings", Lit(e.NumEmbeddings)), ("int", "EmbeddingDim", Lit(e.EmbeddingDim)), ("int", "PaddingIdx", Lit(e.PaddingIdx))]),
@@ -328,6 +361,14 @@ internal static class GraphEmitter
             ("bool", "ElementwiseAffine", Bool(n.Affine)),
             ("bool", "Bias", Bool(n.Bias)),
         ]),
+        AttentionModule a => ("IAttentionSpec",
+        [
+            ("int", "InputSize", Lit(shape.InFeatures)),
+            ("int", "QuerySize", Lit(shape.QueryFeatures)),
+            ("int", "KeySize", Lit(a.KeySize)),
+            ("int", "AttentionSize", Lit(a.AttentionSize)),
+            (Rt + "AttentionScore", "Score", $"{Rt}AttentionScore.{a.Score}"),
+        ]),
         _ => null,
     };
 
@@ -339,10 +380,10 @@ internal static class GraphEmitter
         {
             foreach (Tensor t in tensors) w.Line($"public const int {t.Constant} = {Lit(t.Offset)};");
         }
-        foreach (RecurrentModule r in g.Recurrent)
+        foreach (ModuleSpec m in g.Modules.Where(m => m is RecurrentModule || (m is AttentionModule && GraphParser.HasParameters(m))))
         {
-            List<Tensor> tensors = g.TensorsByModule[g.Modules.IndexOf(r)];
-            w.Line($"public const int {Bare(r)}Floats = {Lit(tensors.Sum(t => t.Length))};");
+            List<Tensor> tensors = g.TensorsByModule[g.Modules.IndexOf(m)];
+            w.Line($"public const int {Bare(m)}Floats = {Lit(tensors.Sum(t => t.Length))};");
         }
         string previous = "0";
         foreach (ModuleSpec m in g.Modules.Where(m => m is RecurrentModule or LinearModule))
@@ -363,15 +404,16 @@ internal static class GraphEmitter
          .Line("/// what its backward reads; in training also the recorded input and the gradient of every module's output.")
          .Line("/// </summary>")
          .Open("private readonly struct ArenaPlan")
-         .Line("public readonly int Batch, Steps;")
+         .Line(g.Attention is null ? "public readonly int Batch, Steps;" : "public readonly int Batch, Steps, MemorySteps;")
          .Line("public readonly bool Training;")
          .Line("public readonly long Length;");
         foreach ((string name, string _, bool _) in slices) w.Line($"public readonly int {name};");
         w.Line()
-         .Open("public ArenaPlan(int batch, int steps, bool training)")
+         .Open(g.Attention is null ? "public ArenaPlan(int batch, int steps, bool training)" : "public ArenaPlan(int batch, int steps, bool training, int memorySteps)")
          .Line("Batch = batch;")
-         .Line("Steps = steps;")
-         .Line("Training = training;")
+         .Line("Steps = steps;");
+        if (g.Attention is not null) w.Line("MemorySteps = memorySteps;");
+        w.Line("Training = training;")
          .Line("long rows = (long)batch * steps, next = 0;")
          .Line("int Take(long floats, bool needed)")
          .Line("{")
@@ -394,6 +436,11 @@ internal static class GraphEmitter
         yield return ("RecordedInput", g.Tokens ? "rows" : $"rows * {Lit(g.InputFeatures)}", true);
         yield return ("RecordedLengths", "batch", true);
         if (g.StateSize > 0) yield return ("RecordedState", $"{Lit(g.StateSize)}L * batch", true);
+        if (g.Attention is not null)
+        {
+            yield return ("RecordedMemory", $"(long)batch * memorySteps * {Lit(g.KeySize)}", true);
+            yield return ("RecordedMemoryLengths", "batch", true);
+        }
         int scratch = 0;
         for (int i = 0; i < g.Modules.Count; i++)
         {
@@ -408,6 +455,15 @@ internal static class GraphEmitter
             yield return (bare + "Out", $"{rows} * {features}", false);
             switch (m)
             {
+                case RecurrentModule r when g.FeedsCell(i - 1):
+                    // Run one step at a time: the state before and after every step, one step's output, and a
+                    // kernel arena per step in training (each step's record is read by its backward).
+                    yield return (bare + "History", $"(steps + 1L) * {Lit(Graph.StateFloats(r))} * batch", false);
+                    yield return (bare + "Step", $"batch * {Lit(r.OutputFeatures)}", false);
+                    yield return (bare + "Work", $"{Kernel(m)}.ArenaLength(batch, 1, training) * (training ? steps : 1)", false);
+                    yield return (bare + "StepGradient", $"batch * {Lit(r.OutputFeatures)}", true);
+                    yield return (bare + "StateGradient", $"2L * {Lit(Graph.StateFloats(r))} * batch", true);
+                    break;
                 case RecurrentModule r:
                     yield return (bare + "HN", $"{Lit(r.StateLayers * r.StateSize)}L * batch", false);
                     if (r.Cell == CellKind.Lstm) yield return (bare + "CN", $"{Lit(r.StateLayers * r.HiddenSize)}L * batch", false);
@@ -418,6 +474,17 @@ internal static class GraphEmitter
                     break;
                 case ReduceModule { Mode: ReduceMode.Max }:
                     yield return (bare + "Argmax", $"batch * {features}", false);
+                    break;
+                case AttentionModule:
+                    yield return (bare + "Keys", $"{Kernel(m)}.KeysLength(batch, memorySteps)", false);
+                    yield return (bare + "Weights", $"rows * memorySteps", false);
+                    yield return (bare + "Record", $"{Kernel(m)}.RecordLength((int)global::System.Math.Min(rows, int.MaxValue), memorySteps)", true);
+                    yield return (bare + "Scratch", $"{Kernel(m)}.ScratchLength(memorySteps)", false);
+                    if (g.FeedsCell(i))
+                    {
+                        yield return (bare + "Step", $"batch * {Lit(g.Shapes[i].InFeatures)}", false);
+                        yield return (bare + "StepGradient", $"batch * {Lit(g.Shapes[i].InFeatures)}", true);
+                    }
                     break;
                 case LinearModule:
                     scratch++;
@@ -442,13 +509,29 @@ internal static class GraphEmitter
 
     private static void WriteState(CodeWriter w, Graph g)
     {
-        w.Line($"private readonly {Rt}ModelBuffers _buffers = new(ParameterTable, Layout.PackedLength);")
+        w.Line(g.Spec.SharesBuffers ? $"private readonly {Rt}ModelBuffers _buffers;" : $"private readonly {Rt}ModelBuffers _buffers = new(ParameterTable, Layout.PackedLength);")
          .Line($"private {Rt}SplitMix64 _dropoutRandom = new(0);")
          .Line("private ArenaPlan? _trained;")
          .Line("private bool _trainedWithLengths;")
          .Line("private bool _trainedWithState;");
+        if (g.Attention is not null) w.Line("private bool _trainedWithMemoryLengths;");
         if (g.Streams) w.Line("private int _streamBatch = 1;");
-        w.Line();
+        string type = g.Spec.TypeName;
+        if (!g.Spec.SharesBuffers)
+        {
+            w.Line();
+            return;
+        }
+        w.Line()
+         .Line("/// <summary>A model whose parameters are all zero: load them (<c>LoadSafetensors</c>) or call <c>InitializeParameters</c>.</summary>")
+         .Line($"public {type}() => _buffers = new(ParameterTable, Layout.PackedLength);")
+         .Line()
+         .Line("/// <summary>")
+         .Line("/// A model that is part of a larger one: its parameters and gradients are the <see cref=\"ParameterCount\"/> floats of")
+         .Line("/// <paramref name=\"owner\"/>'s buffers from <paramref name=\"offset\"/> on (an encoder–decoder model's <c>encoder.*</c>).")
+         .Line("/// </summary>")
+         .Line($"public {type}({Rt}ModelBuffers owner, int offset) => _buffers = new(owner, offset, ParameterTable, Layout.PackedLength);")
+         .Line();
     }
 
     private static void WriteModuleProperties(CodeWriter w, Graph g)
@@ -471,6 +554,7 @@ internal static class GraphEmitter
                 LayerNormModule n => $"new(_buffers, \"{m.Name}\", {Lit(n.NormalizedShape)}, {n.Eps.ToString("R", CultureInfo.InvariantCulture)}, {Bool(n.Affine)}, {Bool(n.Bias)})",
                 DropoutModule d => $"new(\"{m.Name}\", {Float(d.P)})",
                 ReduceModule r => $"new(\"{m.Name}\", {Rt}ReduceMode.{r.Mode})",
+                AttentionModule a => $"new(_buffers, \"{m.Name}\", {Rt}AttentionScore.{a.Score}, {Lit(g.Shapes[g.Modules.IndexOf(m)].QueryFeatures)}, {Lit(a.KeySize)}, {Lit(a.AttentionSize)})",
                 _ => $"new(\"{m.Name}\", \"{m.Kind}\")",
             };
             w.Line($"private {Rt}{view}? {field};")
@@ -506,12 +590,12 @@ internal static class GraphEmitter
          .Line()
          .Line($"bool {Rt}ISequenceModel.OutputPerStep => {Bool(!g.ReducesTime)};")
          .Line()
-         .Line(g.Tokens ? $"int {Rt}ITokenSequenceModel.VocabularySize => VocabularySize;" : $"int {Rt}IFeatureSequenceModel.InputSize => InputSize;")
+         .Line(g.Attention is not null ? "" : g.Tokens ? $"int {Rt}ITokenSequenceModel.VocabularySize => VocabularySize;" : $"int {Rt}IFeatureSequenceModel.InputSize => InputSize;")
          .Line()
          .Line("/// <summary>Restarts the dropout masks' generator: the same seed gives the same masks in the same training forwards.</summary>")
          .Line($"public void SeedDropout(ulong seed) => _dropoutRandom = new {Rt}SplitMix64(seed);")
          .Line();
-        if (g.Tokens) w.Line($"int {Rt}ITokenSequenceModel.PaddingIdx => {Lit(((EmbeddingModule)g.Modules[0]).PaddingIdx)};").Line();
+        if (g.Tokens && g.Attention is null) w.Line($"int {Rt}ITokenSequenceModel.PaddingIdx => {Lit(((EmbeddingModule)g.Modules[0]).PaddingIdx)};").Line();
 
         w.Line("/// <summary>")
          .Line("/// PyTorch's default initialisation from a seeded generator: embeddings N(0, 1) with the padding row zero,")
@@ -537,6 +621,9 @@ internal static class GraphEmitter
                     break;
                 case LayerNormModule { Affine: true } n:
                     Call(w, "", $"{Kernel(m)}.Initialize", Slice("p", g.TensorOf(i, "weight")), n.Bias ? Slice("p", g.TensorOf(i, "bias")) : "default");
+                    break;
+                case AttentionModule when GraphParser.HasParameters(m):
+                    Call(w, "", $"{Kernel(m)}.Initialize", ModuleSlice("p", g, i), "ref random");
                     break;
             }
         }
@@ -575,6 +662,7 @@ internal static class GraphEmitter
 
     private static void WritePublicCalls(CodeWriter w, Graph g)
     {
+        bool attends = g.Attention is not null;
         string input = InputName(g), notation = g.Tokens ? "[B, T]" : $"[B, T, {Lit(g.InputFeatures)}]";
         string output = g.ReducesTime ? $"[B, {Lit(g.OutputFeatures)}]" : $"[B, T, {Lit(g.OutputFeatures)}]";
         foreach (bool training in new[] { false, true })
@@ -595,47 +683,70 @@ internal static class GraphEmitter
             w.Line("/// </summary>")
              .Line($"/// <param name=\"{input}\">{(g.Tokens ? "Token ids" : "The input")} <c>{notation}</c>, batch first.</param>")
              .Line("/// <param name=\"batchSize\">B.</param>")
-             .Line($"/// <param name=\"output\">The result <c>{output}</c>, overwritten.</param>")
-             .Line("/// <param name=\"lengths\">Per-row lengths <c>[B]</c>, each from 1 to T; empty: every row has T steps.</param>")
+             .Line($"/// <param name=\"output\">The result <c>{output}</c>, overwritten.</param>");
+            if (attends) w.Line($"/// <param name=\"memory\">What the attention reads: an encoder's outputs <c>[B, Ts, {Lit(g.KeySize)}]</c>.</param>");
+            w.Line("/// <param name=\"lengths\">Per-row lengths <c>[B]</c>, each from 1 to T; empty: every row has T steps.</param>")
              .Line("/// <param name=\"initialState\">The recurrent modules' initial state <c>[RecurrentStateSize · B]</c>; empty: zeros.</param>")
              .Line("/// <param name=\"finalState\">Their final state (at each row's last step), overwritten; empty to skip; may be")
-             .Line("/// <paramref name=\"initialState\"/> itself, to carry the state on.</param>")
-             .Line($"public void {name}(")
+             .Line("/// <paramref name=\"initialState\"/> itself, to carry the state on.</param>");
+            if (attends)
+            {
+                w.Line("/// <param name=\"memoryLengths\">The memory's per-row lengths <c>[B]</c> (the source lengths): attention weights past them are 0; empty: Ts.</param>")
+                 .Line("/// <param name=\"attention\">The attention weights <c>[B, T, Ts]</c>, overwritten; empty to skip.</param>");
+            }
+            w.Line($"public void {name}(")
              .Line($"    [{Rt}TensorShape(\"{notation}\", BatchParameter = \"batchSize\")] {InputType(g)} {input},")
              .Line("    int batchSize,")
-             .Line($"    [{Rt}TensorShape(\"{output}\", BatchParameter = \"batchSize\")] {Sp}<float> output,")
-             .Line($"    [{Rt}TensorShape(\"[B]\", BatchParameter = \"batchSize\", AllowEmpty = true)] {Ros}<int> lengths = default,")
+             .Line($"    [{Rt}TensorShape(\"{output}\", BatchParameter = \"batchSize\")] {Sp}<float> output,");
+            if (attends) w.Line($"    {Ros}<float> memory,");
+            w.Line($"    [{Rt}TensorShape(\"[B]\", BatchParameter = \"batchSize\", AllowEmpty = true)] {Ros}<int> lengths = default,")
              .Line($"    {Ros}<float> initialState = default,")
-             .Line($"    {Sp}<float> finalState = default)")
-             .Line("{")
-             .Line($"    int steps = Check({input}, batchSize, output, lengths, initialState, finalState);");
+             .Line($"    {Sp}<float> finalState = default{(attends ? "," : ")")}");
+            if (attends)
+            {
+                w.Line($"    [{Rt}TensorShape(\"[B]\", BatchParameter = \"batchSize\", AllowEmpty = true)] {Ros}<int> memoryLengths = default,")
+                 .Line($"    {Sp}<float> attention = default)");
+            }
+            string memoryArguments = attends ? ", memory, memoryLengths, attention" : "";
+            string plan = attends ? "batchSize, steps, training: {0}, memorySteps" : "batchSize, steps, training: {0}";
+            w.Line("{")
+             .Line(attends
+                ? $"    (int steps, int memorySteps) = Check({input}, batchSize, output, lengths, initialState, finalState{memoryArguments});"
+                : $"    int steps = Check({input}, batchSize, output, lengths, initialState, finalState);");
             if (training)
             {
                 w.Line("    _trained = null;")
-                 .Line("    var plan = new ArenaPlan(batchSize, steps, training: true);")
-                 .Line("    Run<global::ModelGen.Kernels.RecordCache>(plan, _buffers.TrainingArena(plan.Length), " + input + ", lengths, output, initialState, finalState);")
+                 .Line($"    var plan = new ArenaPlan({string.Format(plan, "true")});")
+                 .Line($"    Run<global::ModelGen.Kernels.RecordCache>(plan, _buffers.TrainingArena(plan.Length), {input}, lengths, output, initialState, finalState{memoryArguments});")
                  .Line("    _trained = plan;")
                  .Line("    _trainedWithLengths = !lengths.IsEmpty;")
                  .Line("    _trainedWithState = !initialState.IsEmpty;");
+                if (attends) w.Line("    _trainedWithMemoryLengths = !memoryLengths.IsEmpty;");
             }
             else
             {
-                w.Line("    var plan = new ArenaPlan(batchSize, steps, training: false);")
-                 .Line("    Run<global::ModelGen.Kernels.NoCache>(plan, _buffers.InferenceArena(plan.Length), " + input + ", lengths, output, initialState, finalState);");
+                w.Line($"    var plan = new ArenaPlan({string.Format(plan, "false")});")
+                 .Line($"    Run<global::ModelGen.Kernels.NoCache>(plan, _buffers.InferenceArena(plan.Length), {input}, lengths, output, initialState, finalState{memoryArguments});");
             }
             w.Line("}").Line();
         }
 
         // The checks shared by both.
-        w.Line("/// <summary>Checks a forward call's arguments before anything is written, and returns T.</summary>")
-         .Line("private int Check(")
+        w.Line($"/// <summary>Checks a forward call's arguments before anything is written, and returns T{(attends ? " and Ts" : "")}.</summary>")
+         .Line(attends ? "private (int Steps, int MemorySteps) Check(" : "private int Check(")
          .Line($"    {InputType(g)} {input},")
          .Line("    int batchSize,")
          .Line($"    {Ros}<float> output,")
          .Line($"    {Ros}<int> lengths,")
          .Line($"    {Ros}<float> initialState,")
-         .Line($"    {Ros}<float> finalState)")
-         .Open()
+         .Line($"    {Ros}<float> finalState{(attends ? "," : ")")}");
+        if (attends)
+        {
+            w.Line($"    {Ros}<float> memory,")
+             .Line($"    {Ros}<int> memoryLengths,")
+             .Line($"    {Ros}<float> attention)");
+        }
+        w.Open()
          .Line($"int steps = {Rt}GraphChecks.Steps({input}.Length, batchSize, {Lit(g.InputFeatures)}, nameof({input}), \"{notation}\");")
          .Line($"{Rt}GraphChecks.Length(output.Length, nameof(output), \"{output}\", batchSize{(g.ReducesTime ? "" : ", steps")}, OutputSize);")
          .Line($"{K}SequenceLengths.Check(lengths, batchSize, steps, nameof(lengths));");
@@ -646,13 +757,14 @@ internal static class GraphEmitter
          .Line($"{Rt}GraphChecks.NoOverlap(finalState, nameof(finalState), initialState, nameof(initialState), sameIsSafe: true);")
          .Line($"{Rt}GraphChecks.NoOverlap(finalState, nameof(finalState), output, nameof(output));");
         if (!g.Tokens) w.Line($"{Rt}GraphChecks.NoOverlap(finalState, nameof(finalState), input, nameof(input));");
-        w.Line($"var plan = new ArenaPlan(batchSize, steps, training: true);")
+        if (attends) WriteMemoryChecks(w, g, "batchSize", "steps");
+        w.Line($"var plan = new ArenaPlan(batchSize, steps, training: true{(attends ? ", memorySteps" : "")});")
          .Line("if (plan.Length > global::System.Array.MaxLength)")
          .Line("{")
          .Line($"    throw new global::System.ArgumentException($\"{input}: {{batchSize}} sequences of {{steps}} steps need {{plan.Length}} floats of activations, more than one array holds.\", nameof({input}));")
          .Line("}")
          .Line("EnsurePacked();")
-         .Line("return steps;")
+         .Line(attends ? "return (steps, memorySteps);" : "return steps;")
          .Close().Line();
 
         if (!g.Streams) return;
@@ -671,25 +783,83 @@ internal static class GraphEmitter
          .Line("/// state, which it updates (a language model generates one token at a time this way).")
          .Line("/// </summary>")
          .Line($"/// <param name=\"{input}\">{(g.Tokens ? "One token id" : "One step")} per row <c>{stepInput}</c>.</param>")
-         .Line($"/// <param name=\"output\">The step's result <c>[B, {Lit(g.OutputFeatures)}]</c>, overwritten.</param>")
-         .Line("public void Step(")
+         .Line($"/// <param name=\"output\">The step's result <c>[B, {Lit(g.OutputFeatures)}]</c>, overwritten.</param>");
+        if (attends)
+        {
+            w.Line($"/// <param name=\"memory\">What the attention reads, one memory per row: <c>[B, Ts, {Lit(g.KeySize)}]</c>.</param>")
+             .Line("/// <param name=\"memoryLengths\">The memory's per-row lengths <c>[B]</c>; empty: Ts.</param>")
+             .Line("/// <param name=\"attention\">The step's attention weights <c>[B, Ts]</c>, overwritten; empty to skip.</param>");
+        }
+        w.Line("public void Step(")
          .Line($"    [{Rt}TensorShape(\"{stepInput}\")] {InputType(g)} {input},")
-         .Line($"    [{Rt}TensorShape(\"[B, {Lit(g.OutputFeatures)}]\")] {Sp}<float> output)")
-         .Line("{")
+         .Line($"    [{Rt}TensorShape(\"[B, {Lit(g.OutputFeatures)}]\")] {Sp}<float> output{(attends ? "," : ")")}");
+        if (attends)
+        {
+            w.Line($"    {Ros}<float> memory,")
+             .Line($"    {Ros}<int> memoryLengths = default,")
+             .Line($"    {Sp}<float> attention = default)");
+        }
+        w.Line("{")
          .Line("    int batch = _streamBatch;")
          .Line($"    {Rt}GraphChecks.Length({input}.Length, nameof({input}), \"{stepInput}\", batch{(g.Tokens ? "" : ", InputSize")});")
          .Line($"    {Rt}GraphChecks.Length(output.Length, nameof(output), \"[B, {Lit(g.OutputFeatures)}]\", batch, OutputSize);");
         if (g.Tokens) w.Line($"    {K}EmbeddingKernel<{SpecName(g.Modules[0])}>.CheckTokens(tokens, nameof(tokens));");
         else w.Line($"    {Rt}GraphChecks.NoOverlap(output, nameof(output), input, nameof(input));");
+        if (attends)
+        {
+            var checks = new CodeWriter();
+            WriteMemoryChecks(checks, g, "batch", "1");
+            foreach (string line in checks.ToString().Split('\n').Where(l => l.Trim().Length > 0)) w.Line("    " + line.TrimEnd('\r'));
+        }
         w.Line("    EnsurePacked();")
-         .Line("    var plan = new ArenaPlan(batch, 1, training: false);")
+         .Line($"    var plan = new ArenaPlan(batch, 1, training: false{(attends ? ", memorySteps" : "")});")
          .Line($"    {Sp}<float> state = _buffers.StreamingState(RecurrentStateSize * batch, reset: false);")
-         .Line($"    Run<global::ModelGen.Kernels.NoCache>(plan, _buffers.InferenceArena(plan.Length), {input}, default, output, state, state);")
+         .Line($"    Run<global::ModelGen.Kernels.NoCache>(plan, _buffers.InferenceArena(plan.Length), {input}, default, output, state, state{(attends ? ", memory, memoryLengths, attention" : "")});")
          .Line("}")
-         .Line()
+         .Line();
+        WriteSelectStreamRows(w, g);
+        w.Line()
          .Line("/// <summary>The streaming state <c>[RecurrentStateSize · B]</c>, laid out as <see cref=\"RecurrentStateSize\"/> says.</summary>")
          .Line($"public {Sp}<float> StreamingState => _buffers.CurrentStreamingState;")
          .Line();
+    }
+
+    /// <summary>The checks of a call's memory, memory lengths and attention span; declares <c>memorySteps</c>.</summary>
+    private static void WriteMemoryChecks(CodeWriter w, Graph g, string batch, string steps)
+    {
+        string keys = Lit(g.KeySize);
+        w.Line($"int memorySteps = {Rt}GraphChecks.Steps(memory.Length, {batch}, {keys}, nameof(memory), \"[B, Ts, {keys}]\");")
+         .Line($"{K}SequenceLengths.Check(memoryLengths, {batch}, memorySteps, nameof(memoryLengths));")
+         .Line($"if (!attention.IsEmpty) {Rt}GraphChecks.Length(attention.Length, nameof(attention), \"{(steps == "1" ? "[B, Ts]" : "[B, T, Ts]")}\", {batch}{(steps == "1" ? "" : ", " + steps)}, memorySteps);")
+         .Line($"{Rt}GraphChecks.NoOverlap(attention, nameof(attention), output, nameof(output));")
+         .Line($"{Rt}GraphChecks.NoOverlap(attention, nameof(attention), memory, nameof(memory));")
+         .Line($"{Rt}GraphChecks.NoOverlap(output, nameof(output), memory, nameof(memory));");
+    }
+
+    /// <summary>A streaming graph's reordering of its state rows, which a beam search needs.</summary>
+    private static void WriteSelectStreamRows(CodeWriter w, Graph g)
+    {
+        int widest = g.Recurrent.Max(r => System.Math.Max(r.StateSize, r.HiddenSize));
+        w.Line("/// <summary>")
+         .Line("/// Row r of the streaming state becomes what row <paramref name=\"sourceRows\"/>[r] held, in every recurrent module")
+         .Line("/// (a beam search keeping its surviving hypotheses).")
+         .Line("/// </summary>")
+         .Line("/// <param name=\"sourceRows\">For each row of the stream <c>[B]</c>, the row whose state it continues, from 0 to B − 1.</param>")
+         .Open($"public void SelectStreamRows({Ros}<int> sourceRows)")
+         .Line("int batch = _streamBatch;")
+         .Line($"{Rt}StateRows.CheckSelection(sourceRows, batch, batch, nameof(sourceRows));")
+         .Line($"{Sp}<float> state = _buffers.CurrentStreamingState, scratch = _buffers.InferenceArena({Lit(widest)}L * batch);");
+        foreach (RecurrentModule r in g.Recurrent)
+        {
+            Call(w, "", $"{Rt}StateRows.Select", $"state.Slice({StateStart(g, r, cell: false)}, {StateSlice(r, cell: false)})",
+                $"blocks: {Lit(r.StateLayers)}", "batch", $"width: {Lit(r.StateSize)}", "sourceRows", "scratch");
+            if (r.Cell == CellKind.Lstm)
+            {
+                Call(w, "", $"{Rt}StateRows.Select", $"state.Slice({StateStart(g, r, cell: true)}, {StateSlice(r, cell: true)})",
+                    $"blocks: {Lit(r.StateLayers)}", "batch", $"width: {Lit(r.HiddenSize)}", "sourceRows", "scratch");
+            }
+        }
+        w.Close();
     }
 
     // ---- Forward -----------------------------------------------------------------------------------------------------
@@ -708,8 +878,14 @@ internal static class GraphEmitter
          .Line($"    {Ros}<int> lengths,")
          .Line($"    {Sp}<float> output,")
          .Line($"    {Ros}<float> initialState,")
-         .Line($"    {Sp}<float> finalState)")
-         .Line("    where TCache : struct, global::ModelGen.Kernels.ICacheMode")
+         .Line($"    {Sp}<float> finalState{(g.Attention is null ? ")" : ",")}");
+        if (g.Attention is not null)
+        {
+            w.Line($"    {Ros}<float> memory,")
+             .Line($"    {Ros}<int> memoryLengths,")
+             .Line($"    {Sp}<float> attention)");
+        }
+        w.Line("    where TCache : struct, global::ModelGen.Kernels.ICacheMode")
          .Line("{")
          .Line("    int batch = a.Batch, steps = a.Steps, rows = batch * steps;")
          .Line($"    {Ros}<float> parameters = _buffers.Parameters, packed = _buffers.Packed;")
@@ -731,14 +907,30 @@ internal static class GraphEmitter
              .Line("            initialState = recordedState;")
              .Line("        }");
         }
+        if (g.Attention is not null)
+        {
+            w.Line($"        {Sp}<float> recordedMemory = arena.Slice(a.RecordedMemory, memory.Length);")
+             .Line("        memory.CopyTo(recordedMemory);")
+             .Line("        memory = recordedMemory;")
+             .Line($"        {Sp}<int> recordedMemoryLengths = {Rt}ModelBuffers.Ints(arena.Slice(a.RecordedMemoryLengths, memoryLengths.IsEmpty ? 0 : batch));")
+             .Line("        memoryLengths.CopyTo(recordedMemoryLengths);")
+             .Line("        memoryLengths = recordedMemoryLengths;");
+        }
         w.Line("    }");
         for (int i = 0; i < g.Modules.Count; i++)
         {
             ModuleSpec m = g.Modules[i];
             string x = i == 0 ? input : g.Output(i - 1), y = g.Output(i), bare = Bare(m), rows = g.Rows(i);
             int features = g.Shapes[i].OutFeatures;
+            if (g.FeedsCell(i))
+            {
+                WriteFedForward(w, g, i);
+                i++;
+                continue;
+            }
             w.Line()
-             .Line($"    // {m.Name}: {PyTorch(m)}    {InShape(g, i)} → {Shape(g, i)}{(m is RecurrentModule rr ? $"; h_n [{Lit(rr.StateLayers)}, B, {Lit(rr.StateSize)}]" : "")}");
+             .Line($"    // {m.Name}: {PyTorch(m)}    {InShape(g, i)} → {Shape(g, i)}{(m is RecurrentModule rr ? $"; h_n [{Lit(rr.StateLayers)}, B, {Lit(rr.StateSize)}]" : "")}"
+                + (m is AttentionModule ? $"; weights [B, T, Ts] over memory [B, Ts, {Lit(g.KeySize)}]" : ""));
             if (m is DropoutModule d)
             {
                 w.Line($"    {Sp}<float> {y} = TCache.Enabled ? arena.Slice(a.{bare}Out, {rows} * {Lit(features)}) : {x};")
@@ -801,6 +993,20 @@ internal static class GraphEmitter
                 case ActivationModule:
                     Call(w, "    ", $"{Kernel(m)}.Forward", x, y);
                     break;
+                case AttentionModule:
+                {
+                    string kernel = Kernel(m), local = Camel(m.Property);
+                    string parameters = GraphParser.HasParameters(m) ? ModuleSlice("parameters", g, i) : "default";
+                    w.Line($"    {Sp}<float> {local}Keys = arena.Slice(a.{bare}Keys, (int){kernel}.KeysLength(batch, a.MemorySteps));");
+                    Call(w, "    ", $"{kernel}.ProjectKeys", parameters, "memory", "batch", "a.MemorySteps", $"{local}Keys");
+                    w.Line($"    {Sp}<float> {local}Weights = arena.Slice(a.{bare}Weights, rows * a.MemorySteps);");
+                    Call(w, "    ", $"{kernel}.Forward<TCache>", parameters, $"input: {x}", $"query: {x}", rows, "rowsPerSequence: steps",
+                        "memory", $"{local}Keys", "memoryLengths", "a.MemorySteps", $"weights: {local}Weights", $"output: {y}",
+                        $"record: TCache.Enabled ? arena.Slice(a.{bare}Record, (int){kernel}.RecordLength(rows, a.MemorySteps)) : default",
+                        $"scratch: arena.Slice(a.{bare}Scratch, {kernel}.ScratchLength(a.MemorySteps))");
+                    w.Line($"    if (!attention.IsEmpty) {local}Weights.CopyTo(attention);");
+                    break;
+                }
             }
         }
         w.Line()
@@ -815,7 +1021,11 @@ internal static class GraphEmitter
 
     /// <summary>Module r's part of a caller's state span (empty when the span is).</summary>
     private static string CallerState(Graph g, RecurrentModule r, string span, bool cell) =>
-        $"{span}.IsEmpty ? default : {span}.Slice({StateStart(g, r, cell)}, {StateSlice(r, cell)})";
+        $"{span}.IsEmpty ? default : {StatePart(g, r, span, cell)}";
+
+    /// <summary>Module r's part of a non-empty state span.</summary>
+    private static string StatePart(Graph g, RecurrentModule r, string span, bool cell) =>
+        $"{span}.Slice({StateStart(g, r, cell)}, {StateSlice(r, cell)})";
 
     /// <summary>Where module r's h_n (or c_n) starts in a state of B sequences, as an expression.</summary>
     private static string StateStart(Graph g, RecurrentModule r, bool cell) =>
@@ -840,12 +1050,15 @@ internal static class GraphEmitter
          .Line("/// </summary>")
          .Line($"/// <param name=\"upstream\">dL/d(output) <c>{output}</c>.</param>");
         if (features) w.Line($"/// <param name=\"inputGradient\">dL/d(input) <c>[B, T, {Lit(g.InputFeatures)}]</c>, overwritten; empty to skip.</param>");
+        bool attends = g.Attention is not null;
+        if (attends) w.Line($"/// <param name=\"memoryGradient\">dL/d(memory) <c>[B, Ts, {Lit(g.KeySize)}]</c>, overwritten (the encoder's output gradient).</param>");
         w.Line("/// <param name=\"finalStateGradient\">dL/d(final state) <c>[RecurrentStateSize · B]</c>, e.g. from a decoder that")
          .Line("/// started from it; empty: zero.</param>")
          .Line("/// <param name=\"initialStateGradient\">dL/d(initial state) <c>[RecurrentStateSize · B]</c>, overwritten; empty to skip.</param>")
          .Line("public void Backward(")
          .Line($"    [{Rt}TensorShape(\"{output}\")] {Ros}<float> upstream,");
         if (features) w.Line($"    [{Rt}TensorShape(\"[B, T, {Lit(g.InputFeatures)}]\", AllowEmpty = true)] {Sp}<float> inputGradient = default,");
+        if (attends) w.Line($"    {Sp}<float> memoryGradient,");
         w.Line($"    {Ros}<float> finalStateGradient = default,")
          .Line($"    {Sp}<float> initialStateGradient = default)");
         w.Line("{")
@@ -871,18 +1084,34 @@ internal static class GraphEmitter
         {
             w.Line($"    {Rt}GraphChecks.NoOverlap(inputGradient, nameof(inputGradient), upstream, nameof(upstream));");
         }
+        if (attends)
+        {
+            w.Line($"    {Rt}GraphChecks.Length(memoryGradient.Length, nameof(memoryGradient), \"[B, Ts, {Lit(g.KeySize)}]\", batch, a.MemorySteps, {Lit(g.KeySize)});")
+             .Line($"    {Rt}GraphChecks.NoOverlap(memoryGradient, nameof(memoryGradient), upstream, nameof(upstream));")
+             .Line($"    {Rt}GraphChecks.NoOverlap(memoryGradient, nameof(memoryGradient), gradients, nameof(Gradients));")
+             .Line($"    {Rt}GraphChecks.NoOverlap(memoryGradient, nameof(memoryGradient), initialStateGradient, nameof(initialStateGradient));")
+             .Line($"    {Ros}<float> memory = arena.Slice(a.RecordedMemory, memoryGradient.Length);")
+             .Line($"    {Ros}<int> memoryLengths = _trainedWithMemoryLengths ? {Rt}ModelBuffers.Ints(arena.Slice(a.RecordedMemoryLengths, batch)) : default;")
+             .Line("    memoryGradient.Clear();");
+        }
             w.Line($"    {Ros}<{(g.Tokens ? "int" : "float")}> {InputName(g)} = {RecordedInput(g)};")
          .Line($"    {Ros}<int> lengths = _trainedWithLengths ? {Rt}ModelBuffers.Ints(arena.Slice(a.RecordedLengths, batch)) : default;");
         if (g.StateSize > 0) w.Line($"    {Ros}<float> initialState = _trainedWithState ? arena.Slice(a.RecordedState, RecurrentStateSize * batch) : default;");
         // The forward outputs that a backward reads: its module's input (or, for an activation, its own output).
         for (int i = 0; i < g.Modules.Count; i++)
         {
-            bool readAsInput = i < g.Last && g.Modules[i + 1] is RecurrentModule or LinearModule or LayerNormModule or ActivationModule;
+            bool readAsInput = i < g.Last && g.Modules[i + 1] is RecurrentModule or LinearModule or LayerNormModule or ActivationModule or AttentionModule;
             if (!readAsInput && g.Modules[i] is not ActivationModule) continue;
             w.Line($"    {Sp}<float> {g.Output(i)} = arena.Slice(a.{Bare(g.Modules[i])}Out, {g.Rows(i)} * {Lit(g.Shapes[i].OutFeatures)});");
         }
         for (int i = g.Last; i >= 0; i--)
         {
+            if (g.FeedsCell(i - 1))
+            {
+                WriteFedBackward(w, g, i - 1);
+                i--;
+                continue;
+            }
             ModuleSpec m = g.Modules[i];
             string bare = Bare(m), rows = g.Rows(i), x = i == 0 ? InputName(g) : g.Output(i - 1), y = g.Output(i);
             string dy = i == g.Last ? "upstream" : g.Output(i) + "Gradient";
@@ -936,6 +1165,19 @@ internal static class GraphEmitter
                 case ActivationModule:
                     Call(w, "    ", $"{Kernel(m)}.Backward", x, y, dy, dx);
                     break;
+                case AttentionModule:
+                {
+                    string kernel = Kernel(m);
+                    bool hasParameters = GraphParser.HasParameters(m);
+                    Call(w, "    ", $"{kernel}.Backward", hasParameters ? ModuleSlice("parameters", g, i) : "default", $"query: {x}", rows, "rowsPerSequence: steps",
+                        "memory", $"arena.Slice(a.{bare}Keys, (int){kernel}.KeysLength(batch, a.MemorySteps))", "memoryLengths", "a.MemorySteps",
+                        $"weights: arena.Slice(a.{bare}Weights, rows * a.MemorySteps)",
+                        $"record: arena.Slice(a.{bare}Record, (int){kernel}.RecordLength(rows, a.MemorySteps))",
+                        $"dOutput: {dy}", $"dInput: {dx}", $"dQuery: {dx}", "dMemory: memoryGradient",
+                        $"dParameters: {(hasParameters ? ModuleSlice("gradients", g, i) : "default")}",
+                        $"scratch: arena.Slice(a.{bare}Scratch, {kernel}.ScratchLength(a.MemorySteps))");
+                    break;
+                }
                 case ReduceModule reduce:
                 {
                     int f = g.Shapes[i].InFeatures;
@@ -958,6 +1200,125 @@ internal static class GraphEmitter
             }
         }
         w.Line("}").Line();
+    }
+
+    /// <summary>The h_n or c_n part of a recurrent module's state of one step: [h (L·D, B, Hout) | c (L·D, B, H)].</summary>
+    private static string Part(string state, RecurrentModule r, bool cell) =>
+        cell ? $"{state}.Slice({Lit(r.StateLayers * r.StateSize)} * batch, {StateSlice(r, cell: true)})" : $"{state}.Slice(0, {StateSlice(r, cell: false)})";
+
+    /// <summary>The top layer's h in a state of one step: the query of the next step's attention.</summary>
+    private static string TopLayer(string state, RecurrentModule r) =>
+        $"{state}.Slice({Lit((r.NumLayers - 1) * r.StateSize)} * batch, {Lit(r.StateSize)} * batch)";
+
+    /// <summary>
+    /// The forward of an attention that feeds the recurrent module after it (Bahdanau), and of that module: one
+    /// step at a time, every step's query the top layer's hidden state the step before left (the initial state's at
+    /// t = 0), its input the step's input with the context appended. Every row runs all T steps, as PyTorch's
+    /// tutorial loop does: the lengths of such a decoder only say where its loss ends.
+    /// </summary>
+    private static void WriteFedForward(CodeWriter w, Graph g, int i)
+    {
+        var attention = (AttentionModule)g.Modules[i];
+        var r = (RecurrentModule)g.Modules[i + 1];
+        string kernel = Kernel(attention), cell = Kernel(r), ab = Bare(attention), rb = Bare(r), local = Camel(attention.Property), state = Camel(r.Property);
+        string x = g.Output(i - 1), attended = g.Output(i), y = g.Output(i + 1);
+        int inF = g.Shapes[i].InFeatures, catF = g.Shapes[i].OutFeatures, outF = r.OutputFeatures, floats = Graph.StateFloats(r);
+        bool lstm = r.Cell == CellKind.Lstm;
+        string parameters = GraphParser.HasParameters(attention) ? ModuleSlice("parameters", g, i) : "default";
+        w.Line()
+         .Line($"    // {attention.Name} + {r.Name}: {PyTorch(attention)} then {PyTorch(r)}, one step at a time:")
+         .Line($"    //     the query of step t is the top layer's h before it; [B, {Lit(inF)}] → cat(x_t, context_t) [B, {Lit(catF)}] → [B, {Lit(outF)}]")
+         .Line($"    {Sp}<float> {local}Keys = arena.Slice(a.{ab}Keys, (int){kernel}.KeysLength(batch, a.MemorySteps));");
+        Call(w, "    ", $"{kernel}.ProjectKeys", parameters, "memory", "batch", "a.MemorySteps", $"{local}Keys");
+        w.Line($"    {Sp}<float> {attended} = arena.Slice(a.{ab}Out, rows * {Lit(catF)}), {local}Weights = arena.Slice(a.{ab}Weights, rows * a.MemorySteps);")
+         .Line($"    {Sp}<float> {y} = arena.Slice(a.{rb}Out, rows * {Lit(outF)}), {state}History = arena.Slice(a.{rb}History, (steps + 1) * {Lit(floats)} * batch);")
+         .Line($"    {Sp}<float> {local}Step = arena.Slice(a.{ab}Step, batch * {Lit(inF)}), {state}Step = arena.Slice(a.{rb}Step, batch * {Lit(outF)});")
+         .Line($"    {Sp}<float> start = {state}History.Slice(0, {Lit(floats)} * batch);")
+         .Line("    if (initialState.IsEmpty) start.Clear();")
+         .Line("    else")
+         .Line("    {")
+         .Line($"        {StatePart(g, r, "initialState", cell: false)}.CopyTo({Part("start", r, cell: false)});");
+        if (lstm) w.Line($"        {StatePart(g, r, "initialState", cell: true)}.CopyTo({Part("start", r, cell: true)});");
+        w.Line("    }")
+         .Line($"    int work = (int){cell}.ArenaLength(batch, 1, TCache.Enabled), record = (int){kernel}.RecordLength(batch, a.MemorySteps);")
+         .Line("    for (int t = 0; t < steps; t++)")
+         .Line("    {")
+         .Line($"        {Sp}<float> before = {state}History.Slice(t * {Lit(floats)} * batch, {Lit(floats)} * batch), after = {state}History.Slice((t + 1) * {Lit(floats)} * batch, {Lit(floats)} * batch);")
+         .Line($"        {Sp}<float> attended = {attended}.Slice(t * batch * {Lit(catF)}, batch * {Lit(catF)}), weights = {local}Weights.Slice(t * batch * a.MemorySteps, batch * a.MemorySteps);")
+         .Line($"        {K}SequenceSteps.Gather({x}, batch, steps, {Lit(inF)}, t, {local}Step);");
+        Call(w, "        ", $"{kernel}.Forward<TCache>", parameters, $"input: {local}Step", $"query: {TopLayer("before", r)}", "batch", "rowsPerSequence: 1",
+            "memory", $"{local}Keys", "memoryLengths", "a.MemorySteps", "weights", "output: attended",
+            $"record: TCache.Enabled ? arena.Slice(a.{ab}Record + t * record, record) : default",
+            $"scratch: arena.Slice(a.{ab}Scratch, {kernel}.ScratchLength(a.MemorySteps))");
+        Call(w, "        ", $"{cell}.Forward<TCache>",
+            $"packed.Slice(Layout.{rb}Packed, {cell}.PackedLength)", "input: attended", "lengths: default", "batch", "steps: 1", $"output: {state}Step",
+            $"h0: {Part("before", r, cell: false)}", $"c0: {(lstm ? Part("before", r, cell: true) : "default")}",
+            $"hN: {Part("after", r, cell: false)}", $"cN: {(lstm ? Part("after", r, cell: true) : "default")}",
+            $"arena: arena.Slice(a.{rb}Work + (TCache.Enabled ? t * work : 0), work)", $"dropout: {Float(r.Dropout)}", "ref _dropoutRandom");
+        w.Line($"        {K}SequenceSteps.Scatter({state}Step, batch, steps, {Lit(outF)}, t, {y});")
+         .Line($"        if (!attention.IsEmpty) {K}SequenceSteps.Scatter(weights, batch, steps, a.MemorySteps, t, attention);")
+         .Line("    }")
+         .Line("    if (!finalState.IsEmpty)")
+         .Line("    {")
+         .Line($"        {Sp}<float> end = {state}History.Slice(steps * {Lit(floats)} * batch, {Lit(floats)} * batch);")
+         .Line($"        {Part("end", r, cell: false)}.CopyTo(finalState.Slice({StateStart(g, r, cell: false)}));");
+        if (lstm) w.Line($"        {Part("end", r, cell: true)}.CopyTo(finalState.Slice({StateStart(g, r, cell: true)}));");
+        w.Line("    }");
+    }
+
+    /// <summary>The backward of <see cref="WriteFedForward"/>: the steps in reverse, each step's dh the next step's dh0 plus its attention's d(query).</summary>
+    private static void WriteFedBackward(CodeWriter w, Graph g, int i)
+    {
+        var attention = (AttentionModule)g.Modules[i];
+        var r = (RecurrentModule)g.Modules[i + 1];
+        string kernel = Kernel(attention), cell = Kernel(r), ab = Bare(attention), rb = Bare(r), local = Camel(attention.Property), state = Camel(r.Property);
+        string attended = g.Output(i), dy = i + 1 == g.Last ? "upstream" : g.Output(i + 1) + "Gradient", dx = g.Output(i - 1) + "Gradient";
+        int inF = g.Shapes[i].InFeatures, catF = g.Shapes[i].OutFeatures, outF = r.OutputFeatures, floats = Graph.StateFloats(r);
+        bool lstm = r.Cell == CellKind.Lstm, hasParameters = GraphParser.HasParameters(attention);
+        w.Line()
+         .Line($"    // {r.Name} + {attention.Name}: {PyTorch(r)} after {PyTorch(attention)}, the steps in reverse:")
+         .Line($"    //     d[B, T, {Lit(outF)}] → d[B, T, {Lit(inF)}]; the dh of each step gets the next step's dh0 and its attention's d query")
+         .Line($"    {Sp}<float> {dx} = arena.Slice(a.{Bare(g.Modules[i - 1])}OutGradient, rows * {Lit(inF)});")
+         .Line($"    {Sp}<float> {state}History = arena.Slice(a.{rb}History, (steps + 1) * {Lit(floats)} * batch);")
+         .Line($"    {Sp}<float> {local}Keys = arena.Slice(a.{ab}Keys, (int){kernel}.KeysLength(batch, a.MemorySteps)), {local}Weights = arena.Slice(a.{ab}Weights, rows * a.MemorySteps);")
+         .Line($"    {Sp}<float> {state}StepGradient = arena.Slice(a.{rb}StepGradient, batch * {Lit(outF)}), {local}StepGradient = arena.Slice(a.{ab}StepGradient, batch * {Lit(inF)});")
+         .Line($"    {Sp}<float> {attended}Gradient = arena.Slice(a.{ab}OutGradient, batch * {Lit(catF)});")
+         .Line($"    {Sp}<float> carried = arena.Slice(a.{rb}StateGradient, {Lit(floats)} * batch), next = arena.Slice(a.{rb}StateGradient + {Lit(floats)} * batch, {Lit(floats)} * batch);")
+         .Line("    if (finalStateGradient.IsEmpty) carried.Clear();")
+         .Line("    else")
+         .Line("    {")
+         .Line($"        {StatePart(g, r, "finalStateGradient", cell: false)}.CopyTo({Part("carried", r, cell: false)});");
+        if (lstm) w.Line($"        {StatePart(g, r, "finalStateGradient", cell: true)}.CopyTo({Part("carried", r, cell: true)});");
+        w.Line("    }")
+         .Line($"    int work = (int){cell}.ArenaLength(batch, 1, training: true), record = (int){kernel}.RecordLength(batch, a.MemorySteps);")
+         .Line("    for (int t = steps - 1; t >= 0; t--)")
+         .Line("    {")
+         .Line($"        {Sp}<float> before = {state}History.Slice(t * {Lit(floats)} * batch, {Lit(floats)} * batch);")
+         .Line($"        {Sp}<float> attended = {attended}.Slice(t * batch * {Lit(catF)}, batch * {Lit(catF)});")
+         .Line($"        {K}SequenceSteps.Gather({dy}, batch, steps, {Lit(outF)}, t, {state}StepGradient);");
+        Call(w, "        ", $"{cell}.Backward", ModuleSlice("parameters", g, i + 1), ModuleSlice("gradients", g, i + 1),
+            "input: attended", "lengths: default", "batch", "steps: 1",
+            $"h0: {Part("before", r, cell: false)}", $"c0: {(lstm ? Part("before", r, cell: true) : "default")}",
+            $"dOutput: {state}StepGradient", $"dHN: {Part("carried", r, cell: false)}", $"dCN: {(lstm ? Part("carried", r, cell: true) : "default")}",
+            $"dInput: {attended}Gradient", $"dH0: {Part("next", r, cell: false)}", $"dC0: {(lstm ? Part("next", r, cell: true) : "default")}",
+            $"arena: arena.Slice(a.{rb}Work + t * work, work)");
+        Call(w, "        ", $"{kernel}.Backward", hasParameters ? ModuleSlice("parameters", g, i) : "default", $"query: {TopLayer("before", r)}", "batch", "rowsPerSequence: 1",
+            "memory", $"{local}Keys", "memoryLengths", "a.MemorySteps",
+            $"weights: {local}Weights.Slice(t * batch * a.MemorySteps, batch * a.MemorySteps)",
+            "record: arena.Slice(a." + ab + "Record + t * record, record)",
+            $"dOutput: {attended}Gradient", $"dInput: {local}StepGradient", $"dQuery: {TopLayer("next", r)}", "dMemory: memoryGradient",
+            $"dParameters: {(hasParameters ? ModuleSlice("gradients", g, i) : "default")}",
+            $"scratch: arena.Slice(a.{ab}Scratch, {kernel}.ScratchLength(a.MemorySteps))");
+        w.Line($"        {K}SequenceSteps.Scatter({local}StepGradient, batch, steps, {Lit(inF)}, t, {dx});")
+         .Line($"        {Sp}<float> done = carried;")
+         .Line("        carried = next;")
+         .Line("        next = done;")
+         .Line("    }")
+         .Line("    if (!initialStateGradient.IsEmpty)")
+         .Line("    {")
+         .Line($"        {Part("carried", r, cell: false)}.CopyTo(initialStateGradient.Slice({StateStart(g, r, cell: false)}));");
+        if (lstm) w.Line($"        {Part("carried", r, cell: true)}.CopyTo(initialStateGradient.Slice({StateStart(g, r, cell: true)}));");
+        w.Line("    }");
     }
 
     private static void WritePack(CodeWriter w, Graph g)
@@ -993,6 +1354,7 @@ internal static class GraphEmitter
         RecurrentModule => $"{K}RecurrentKernel<{SpecName(m)}>",
         LinearModule => $"{K}LinearKernel<{SpecName(m)}>",
         LayerNormModule => $"{K}LayerNormKernel<{SpecName(m)}>",
+        AttentionModule => $"{K}AttentionKernel<{SpecName(m)}>",
         ActivationModule { Kind: ModuleKind.ReLU } => $"{K}ActivationKernel<{K}Relu>",
         ActivationModule { Kind: ModuleKind.GELU } => $"{K}ActivationKernel<{K}Gelu>",
         ActivationModule a => $"{K}ActivationKernel<{K}{a.Kind}>",
@@ -1036,7 +1398,7 @@ internal static class GraphEmitter
     }
 
     private static string Pascal(string snake) =>
-        string.Concat(snake.Split('_').Where(p => p.Length > 0).Select(p => char.ToUpperInvariant(p[0]) + p.Substring(1)));
+        string.Concat(snake.Split('_', '.').Where(p => p.Length > 0).Select(p => char.ToUpperInvariant(p[0]) + p.Substring(1)));
 
     private static string Lit(long value) => value.ToString(CultureInfo.InvariantCulture);
 

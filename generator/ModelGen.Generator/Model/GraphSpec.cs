@@ -15,6 +15,7 @@ internal enum ModuleKind
     Sigmoid,
     GELU,
     Reduce,
+    Attention,
 }
 
 /// <summary>How a Reduce module reduces over time; the values of the runtime's <c>ReduceMode</c>.</summary>
@@ -82,6 +83,21 @@ internal sealed record ActivationModule(ModuleKind Kind, string Property, string
 internal sealed record ReduceModule(string Property, string Accessibility, string Name, ReduceMode Mode)
     : ModuleSpec(ModuleKind.Reduce, Property, Accessibility, Name);
 
+/// <summary>How an attention module scores a query against a source step; the values of the runtime's <c>AttentionScore</c>.</summary>
+internal enum AttentionScore
+{
+    Dot = 0,
+    General = 1,
+    Additive = 2,
+}
+
+/// <summary>
+/// Attention over an encoder's outputs <c>[B, Ts, KeySize]</c>: appends the context to what flows in. Its query
+/// size follows from its place (see <see cref="ShapeFlow"/>); <paramref name="AttentionSize"/> is 0 unless additive.
+/// </summary>
+internal sealed record AttentionModule(string Property, string Accessibility, string Name, AttentionScore Score, int KeySize, int AttentionSize)
+    : ModuleSpec(ModuleKind.Attention, Property, Accessibility, Name);
+
 /// <summary>Where a generated part goes: the type's namespace, containing types, keyword and names.</summary>
 /// <param name="MetadataName">The type's full metadata name, unique in the compilation (see <see cref="ModelSpec"/>).</param>
 internal sealed record TypeTarget(
@@ -101,7 +117,11 @@ internal sealed record TypeTarget(
 /// Everything the emitter needs to know about one <c>[SequenceModel]</c> declaration: where the type lives and its
 /// modules in forward order. Built only from declarations without errors, so <see cref="ShapeFlow"/> holds.
 /// </summary>
-internal sealed record GraphSpec(TypeTarget Target, EquatableArray<ModuleSpec> Modules)
+/// <param name="SharesBuffers">
+/// Whether the type declares no constructor of its own, so the generated part declares two: a model with its own
+/// buffers, and a model that is part of a larger one (an encoder–decoder's encoder or decoder) over its buffers.
+/// </param>
+internal sealed record GraphSpec(TypeTarget Target, EquatableArray<ModuleSpec> Modules, bool SharesBuffers = true)
 {
     public string? Namespace => Target.Namespace;
     public EquatableArray<ContainingType> ContainingTypes => Target.ContainingTypes;

@@ -3,8 +3,10 @@ using System.Collections.Generic;
 namespace ModelGen.Generator;
 
 /// <summary>What flows into and out of one module: features per row, and whether rows are steps (B·T) or sequences (B).</summary>
-/// <param name="Recurrent">For a FinalHidden reduction, the index of the recurrent module whose h_n it reads; else -1.</param>
-internal sealed record ModuleShape(int InFeatures, int OutFeatures, bool PerStep, bool OutPerStep, int Recurrent);
+/// <param name="Recurrent">For a FinalHidden reduction, the index of the recurrent module whose h_n it reads; for an
+/// attention module, the one whose hidden state is its query; else -1.</param>
+/// <param name="QueryFeatures">For an attention module, the features of its query; else 0.</param>
+internal sealed record ModuleShape(int InFeatures, int OutFeatures, bool PerStep, bool OutPerStep, int Recurrent, int QueryFeatures = 0);
 
 /// <summary>Why a graph's modules do not fit together.</summary>
 internal enum FlowProblemKind
@@ -26,6 +28,15 @@ internal enum FlowProblemKind
 
     /// <summary>The first module does not say how many features a step has (an activation, dropout or reduction).</summary>
     NoInputSize,
+
+    /// <summary>An attention module neither after a recurrent module nor directly before one: it has no query.</summary>
+    AttentionWithoutQuery,
+
+    /// <summary>A second attention module: a graph attends to its memory once.</summary>
+    SecondAttention,
+
+    /// <summary>An attention module whose query would come from a bidirectional recurrent module, which cannot run step by step.</summary>
+    AttentionOnBidirectional,
 }
 
 /// <summary>One shape-flow problem: the module (by index), the argument it concerns and the sizes involved.</summary>
@@ -63,7 +74,7 @@ internal static class ShapeFlow
         if (modules.Count == 0) return (shapes, problems);
         int features;
         bool perStep = true, reduced = false;
-        int lastRecurrent = -1;
+        int lastRecurrent = -1, attention = -1;
         ModuleSpec first = modules[0];
         if (first is EmbeddingModule) features = 0;   // token ids
         else if (DeclaredInput(first) is int declared) features = declared;
@@ -83,7 +94,7 @@ internal static class ShapeFlow
                 problems.Add(new FlowProblem(i, FlowProblemKind.InputSizeMismatch, InputArgument(module), features, size));
             }
             int output = features;
-            int recurrent = -1;
+            int recurrent = -1, query = 0;
             bool outPerStep = perStep;
             switch (module)
             {
@@ -119,8 +130,20 @@ internal static class ShapeFlow
                     reduced = true;
                     outPerStep = false;
                     break;
+                case AttentionModule a:
+                    // After a recurrent module (Luong), the query is what flows in; directly before one (Bahdanau),
+                    // it is that module's top-layer hidden state before the step.
+                    recurrent = lastRecurrent >= 0 ? lastRecurrent : i + 1 < modules.Count && modules[i + 1] is RecurrentModule ? i + 1 : -1;
+                    if (reduced) problems.Add(new FlowProblem(i, FlowProblemKind.AfterReduce, null, 0, 0));
+                    else if (attention >= 0) problems.Add(new FlowProblem(i, FlowProblemKind.SecondAttention, null, 0, 0));
+                    else if (recurrent < 0) problems.Add(new FlowProblem(i, FlowProblemKind.AttentionWithoutQuery, null, 0, 0));
+                    else if (((RecurrentModule)modules[recurrent]).Bidirectional) problems.Add(new FlowProblem(i, FlowProblemKind.AttentionOnBidirectional, null, 0, 0));
+                    else query = recurrent < i ? features : ((RecurrentModule)modules[recurrent]).StateSize;
+                    attention = i;
+                    output = features + a.KeySize;
+                    break;
             }
-            shapes.Add(new ModuleShape(input, output, perStep, outPerStep, recurrent));
+            shapes.Add(new ModuleShape(input, output, perStep, outPerStep, recurrent, query));
             features = output;
             perStep = outPerStep;
         }

@@ -34,6 +34,7 @@ internal static class GraphParser
         ["SigmoidAttribute"] = (ModuleKind.Sigmoid, "Activation"),
         ["GELUAttribute"] = (ModuleKind.GELU, "Activation"),
         ["ReduceAttribute"] = (ModuleKind.Reduce, "Reduction"),
+        ["AttentionAttribute"] = (ModuleKind.Attention, "Attention"),
     };
 
     /// <summary>The largest parameter count and row width of a graph: offsets are ints.</summary>
@@ -119,7 +120,9 @@ internal static class GraphParser
             return new GraphParseResult(null, problems, stubsCompile && stubs.Count > 0 ? new GraphStubs(Target(type), new EquatableArray<StubProperty>([.. stubs])) : null);
         }
 
-        var spec = new GraphSpec(Target(type), new EquatableArray<ModuleSpec>([.. modules]));
+        // A type with constructors of its own (a primary one included) keeps them; the generated part adds none.
+        bool sharesBuffers = type.InstanceConstructors.All(c => c.IsImplicitlyDeclared);
+        var spec = new GraphSpec(Target(type), new EquatableArray<ModuleSpec>([.. modules]), sharesBuffers);
         ModelValidation.CheckCollisions(type, GeneratedMembers.Of(GraphEmitter.Emit(spec), type.Name, cancellation),
             primary, compilation, problems, cancellation);
         if (problems.Count > 0)
@@ -129,7 +132,7 @@ internal static class GraphParser
         return new GraphParseResult(spec, problems);
     }
 
-    private static TypeTarget Target(INamedTypeSymbol type)
+    internal static TypeTarget Target(INamedTypeSymbol type)
     {
         var containing = new List<ContainingType>();
         for (INamedTypeSymbol? outer = type.ContainingType; outer is not null; outer = outer.ContainingType)
@@ -318,6 +321,29 @@ internal static class GraphParser
                 module = new ReduceModule(propertyName, accessibility, name, (ReduceMode)mode);
                 break;
             }
+            case ModuleKind.Attention:
+            {
+                int score = attribute.ConstructorArguments.Length == 1 && attribute.ConstructorArguments[0].Value is int sc ? sc : -1;
+                if (score is < 0 or > 2)
+                {
+                    if (attribute.ConstructorArguments.Length == 1)
+                    {
+                        problems.Add(new ModelProblem(DiagnosticDescriptors.SizeOutOfRange, written.Count > 0 ? written.Values.First() : attributeLocation,
+                            "score", "a defined AttentionScore", "(AttentionScore)" + Lit(score)));
+                    }
+                    else silentError = true;
+                }
+                int keys = Required("KeySize");
+                int attentionSize = 0;
+                if (score == (int)AttentionScore.Additive) attentionSize = Required("AttentionSize");
+                else if (values.ContainsKey("AttentionSize"))
+                {
+                    problems.Add(new ModelProblem(DiagnosticDescriptors.SizeOutOfRange, LocationOf("AttentionSize"), "AttentionSize",
+                        "unset: only AttentionScore.Additive has a hidden layer", Lit(Int("AttentionSize", 0))));
+                }
+                module = new AttentionModule(propertyName, accessibility, name, (AttentionScore)score, keys, attentionSize);
+                break;
+            }
             default:
                 module = new ActivationModule(kind, propertyName, accessibility, name);
                 break;
@@ -369,7 +395,8 @@ internal static class GraphParser
 
     /// <summary>Whether the module has parameters (and so a <c>state_dict</c> name that must be unique).</summary>
     public static bool HasParameters(ModuleSpec module) =>
-        module is EmbeddingModule or RecurrentModule or LinearModule || module is LayerNormModule { Affine: true };
+        module is EmbeddingModule or RecurrentModule or LinearModule || module is LayerNormModule { Affine: true }
+        || module is AttentionModule { Score: not AttentionScore.Dot };
 
     private static void CheckFlow(List<ModuleSpec> modules, List<Location> locations, List<Dictionary<string, Location>> arguments,
         List<ModelProblem> problems)
@@ -408,6 +435,18 @@ internal static class GraphParser
                     problems.Add(new ModelProblem(DiagnosticDescriptors.ModuleMisplaced, locations[problem.Module], module.Property,
                         "it needs steps, but the reduction before it has already reduced them to one row per sequence"));
                     break;
+                case FlowProblemKind.AttentionWithoutQuery:
+                    problems.Add(new ModelProblem(DiagnosticDescriptors.ModuleMisplaced, locations[problem.Module], module.Property,
+                        "attention takes its query from a recurrent module: put it after the Lstm, Gru or Rnn (Luong: the query is the step's output) or directly before it (Bahdanau: the query is the hidden state before the step)"));
+                    break;
+                case FlowProblemKind.SecondAttention:
+                    problems.Add(new ModelProblem(DiagnosticDescriptors.ModuleMisplaced, locations[problem.Module], module.Property,
+                        "a graph attends to its memory once; it already has an attention module"));
+                    break;
+                case FlowProblemKind.AttentionOnBidirectional:
+                    problems.Add(new ModelProblem(DiagnosticDescriptors.ModuleMisplaced, locations[problem.Module], module.Property,
+                        "its query would come from a bidirectional recurrent module, and a decoder runs one step at a time; make that module unidirectional"));
+                    break;
                 case FlowProblemKind.NoInputSize:
                     problems.Add(new ModelProblem(DiagnosticDescriptors.ModuleMisplaced, locations[problem.Module], module.Property,
                         "the first module must say what the graph reads: an Embedding (token ids), a recurrent module (InputSize), a Linear (InFeatures) or a LayerNorm"));
@@ -431,6 +470,7 @@ internal static class GraphParser
                     break;
                 case LinearModule l: parameters += (double)l.OutFeatures * (l.InFeatures + 1); widest = System.Math.Max(widest, l.OutFeatures); break;
                 case LayerNormModule n: parameters += 2.0 * n.NormalizedShape; break;
+                case AttentionModule a: parameters += (double)a.KeySize * (a.KeySize + a.AttentionSize + 2) + 2.0 * a.AttentionSize; widest = System.Math.Max(widest, a.KeySize); break;
             }
         }
         if (parameters > MaxFloats) return $"{parameters:0} parameters, more than {MaxFloats}";

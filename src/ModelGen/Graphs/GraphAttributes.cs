@@ -191,3 +191,64 @@ public enum ReduceMode
     /// <summary>The maximum over each row's steps, per feature; the gradient goes to the maximum, as <c>torch.max</c>'s.</summary>
     Max = 3,
 }
+
+/// <summary>
+/// Attention over an encoder's outputs (the memory <c>[B, Ts, KeySize]</c>) in the decoder of an encoder–decoder
+/// model: scores of a query against every source step, masked past each source length, softmax, and the context
+/// (the weighted sum of the memory) appended to what flows in: <c>[.., F]</c> to <c>[.., F + KeySize]</c>.
+/// </summary>
+/// <remarks>
+/// <para>Where it stands says what the query is. After the recurrent module (Luong et al. 2015) the query is the
+/// recurrent output of the same step; follow it with e.g. <c>[Linear]</c> and <c>[Tanh]</c> for Luong's attentional
+/// hidden state <c>tanh(W_c [h_t; c_t])</c>. Between the Embedding and the recurrent module (Bahdanau et al. 2014,
+/// PyTorch's tutorial <c>AttnDecoderRNN</c>) the query is the recurrent module's top-layer hidden state before the
+/// step, and the context is fed with the embedding into the cell.</para>
+/// <para>Parameters, PyTorch's names under the module's: Dot none; General <c>Wa.weight</c> <c>[Q, K]</c>
+/// (<c>nn.Linear(K, Q, bias=False)</c>, score <c>q · Wa(k)</c>); Additive <c>Wa</c> = <c>nn.Linear(Q, A)</c>,
+/// <c>Ua</c> = <c>nn.Linear(K, A)</c>, <c>Va</c> = <c>nn.Linear(A, 1)</c>, score <c>Va(tanh(Wa(q) + Ua(k)))</c>.</para>
+/// </remarks>
+[AttributeUsage(AttributeTargets.Property, AllowMultiple = false, Inherited = false)]
+public sealed class AttentionAttribute : ModuleAttribute
+{
+    /// <summary>Attention with the given score.</summary>
+    public AttentionAttribute(AttentionScore score) => Score = score;
+
+    /// <summary>How a query is scored against a source step.</summary>
+    public AttentionScore Score { get; }
+
+    /// <summary>K: features per source step of the memory (the encoder's output size). Required.</summary>
+    public int KeySize { get; set; }
+
+    /// <summary>A: the hidden size of the additive score (<see cref="AttentionScore.Additive"/> only). Required there.</summary>
+    public int AttentionSize { get; set; }
+}
+
+/// <summary>
+/// Generates an encoder–decoder model on the partial class it marks from two <see cref="SequenceModelAttribute"/>
+/// graphs over token ids: the decoder's recurrent module starts from the encoder's final state (<c>h_n</c>, and
+/// <c>c_n</c> for an LSTM), so both need one recurrent module of the same cell, layers and hidden size,
+/// unidirectional. Parameters are one buffer named <c>encoder.*</c> then <c>decoder.*</c>, as a PyTorch
+/// <c>Seq2Seq(nn.Module)</c> with attributes <c>encoder</c> and <c>decoder</c> names them.
+/// </summary>
+/// <example>
+/// <code>
+/// [Seq2SeqModel(typeof(SpellingEncoder), typeof(SpellingDecoder))]
+/// public partial class Speller;
+/// </code>
+/// </example>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = false, Inherited = false)]
+public sealed class Seq2SeqModelAttribute : Attribute
+{
+    /// <summary>An encoder–decoder model from an encoder graph and a decoder graph.</summary>
+    public Seq2SeqModelAttribute(Type encoder, Type decoder)
+    {
+        Encoder = encoder;
+        Decoder = decoder;
+    }
+
+    /// <summary>The encoder: a <c>[SequenceModel]</c> reading token ids, with one unidirectional recurrent module.</summary>
+    public Type Encoder { get; }
+
+    /// <summary>The decoder: a <c>[SequenceModel]</c> reading token ids, with one recurrent module like the encoder's, ending in the logits per step.</summary>
+    public Type Decoder { get; }
+}

@@ -73,3 +73,55 @@ public static class GraphChecks
         foreach (ref float value in values) value = random.NextUniform(-bound, bound);
     }
 }
+
+/// <summary>Row operations on a recurrent state laid out as generated models lay it out: blocks of <c>[B, width]</c>.</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
+public static class StateRows
+{
+    /// <summary>
+    /// Row r of each of the <paramref name="blocks"/> blocks <c>[B, width]</c> in <paramref name="state"/> becomes
+    /// what row <paramref name="sourceRows"/>[r] held (a beam search keeping its surviving hypotheses).
+    /// <paramref name="scratch"/> holds at least <c>B · width</c> floats.
+    /// </summary>
+    public static void Select(Span<float> state, int blocks, int batch, int width, ReadOnlySpan<int> sourceRows, Span<float> scratch)
+    {
+        int block = batch * width;
+        for (int b = 0; b < blocks; b++)
+        {
+            Span<float> rows = state.Slice(b * block, block);
+            rows.CopyTo(scratch);
+            for (int r = 0; r < batch; r++) scratch.Slice(sourceRows[r] * width, width).CopyTo(rows.Slice(r * width, width));
+        }
+    }
+
+    /// <summary>
+    /// Each of the <paramref name="blocks"/> blocks <c>[B, width]</c> of <paramref name="source"/> with every row
+    /// repeated <paramref name="copies"/> times, into blocks <c>[B · copies, width]</c> of <paramref name="target"/>.
+    /// </summary>
+    public static void Repeat(ReadOnlySpan<float> source, int blocks, int batch, int width, int copies, Span<float> target)
+    {
+        for (int b = 0; b < blocks; b++)
+        {
+            for (int r = 0; r < batch; r++)
+            {
+                ReadOnlySpan<float> row = source.Slice((b * batch + r) * width, width);
+                for (int c = 0; c < copies; c++) row.CopyTo(target.Slice(((b * batch + r) * copies + c) * width, width));
+            }
+        }
+    }
+
+    /// <summary>Throws unless every source row r' of row r lies in r's group of <paramref name="groupSize"/> rows.</summary>
+    public static void CheckSelection(ReadOnlySpan<int> sourceRows, int rows, int groupSize, string argument)
+    {
+        GraphChecks.Length(sourceRows.Length, argument, "[Rows]", rows);
+        for (int r = 0; r < rows; r++)
+        {
+            int source = sourceRows[r];
+            if (source < 0 || source >= rows || source / groupSize != r / groupSize)
+            {
+                throw new ArgumentOutOfRangeException(argument,
+                    $"{argument}[{r}] = {source}: a row continues from a row of its own source's group [{r / groupSize * groupSize}, {r / groupSize * groupSize + groupSize}).");
+            }
+        }
+    }
+}

@@ -97,3 +97,45 @@ public interface IFeatureSequenceModel : ISequenceModel
     void Backward(ReadOnlySpan<float> upstream, Span<float> inputGradient = default,
         ReadOnlySpan<float> finalStateGradient = default, Span<float> initialStateGradient = default);
 }
+
+/// <summary>
+/// What every generated <c>[Seq2SeqModel]</c> encoder–decoder offers: teacher-forced forward and backward over a
+/// batch of source and target sequences, and (as an <see cref="IStepDecoder"/>) decoding one token at a time.
+/// </summary>
+public interface ISeq2SeqModel : ITrainableModel, IStepDecoder
+{
+    /// <summary>Source token ids run from 0 to SourceVocabularySize − 1.</summary>
+    int SourceVocabularySize { get; }
+
+    /// <summary>Whether the decoder attends to the encoder's outputs (the <c>attention</c> spans are then filled).</summary>
+    bool HasAttention { get; }
+
+    /// <summary>PyTorch's default initialisation, from a seeded generator.</summary>
+    void InitializeParameters(ulong seed);
+
+    /// <summary>Restarts the dropout masks' generators.</summary>
+    void SeedDropout(ulong seed);
+
+    /// <summary>Loads a <c>state_dict</c> saved as safetensors, matched by name.</summary>
+    LoadResult LoadSafetensors(Stream stream, LoadOptions? options = null);
+
+    /// <summary>Saves every parameter under its <c>state_dict</c> name.</summary>
+    void SaveSafetensors(Stream stream);
+
+    /// <summary>The teacher-forced forward pass; see the generated method.</summary>
+    void Forward(ReadOnlySpan<int> source, ReadOnlySpan<int> target, int batchSize, Span<float> logits,
+        ReadOnlySpan<int> sourceLengths = default, ReadOnlySpan<int> targetLengths = default, Span<float> attention = default);
+
+    /// <summary>The teacher-forced forward pass that records what <see cref="Backward"/> reads.</summary>
+    void TrainForward(ReadOnlySpan<int> source, ReadOnlySpan<int> target, int batchSize, Span<float> logits,
+        ReadOnlySpan<int> sourceLengths = default, ReadOnlySpan<int> targetLengths = default, Span<float> attention = default);
+
+    /// <summary>Backpropagation from dL/d(logits) of the last training forward, through the decoder, the bridge and the encoder.</summary>
+    void Backward(ReadOnlySpan<float> logitsGradient);
+
+    /// <summary>
+    /// Runs the encoder over a batch of sources and starts decoding: <paramref name="rowsPerSource"/> decoder rows
+    /// per source (1 for greedy decoding, the beam width for beam search), each from its source's final state.
+    /// </summary>
+    void BeginDecoding(ReadOnlySpan<int> source, int batchSize, ReadOnlySpan<int> sourceLengths = default, int rowsPerSource = 1);
+}

@@ -18,31 +18,66 @@ public sealed class ModelBuffers
 {
     private readonly float[] _parameters;
     private readonly float[] _gradients;
+    private readonly int _offset;
+    private readonly int _length;
     private readonly float[] _packed;
     private float[] _inference = [];
     private float[] _training = [];
     private float[] _state = [];
-    private int _parameterVersion = 1;
+    // Shared with every view of the same buffers: a write through any of them makes every view's packing stale.
+    private readonly ParameterVersion _parameterVersion;
     private int _packedVersion;
 
     /// <summary>Buffers for the parameters of <paramref name="parameterTable"/> (all zero) and <paramref name="packedLength"/> packed floats.</summary>
     public ModelBuffers(ImmutableArray<ParameterInfo> parameterTable, int packedLength)
     {
         ParameterTable = parameterTable;
-        ParameterInfo last = parameterTable[^1];
-        _parameters = new float[last.Offset + last.Length];
-        _gradients = new float[_parameters.Length];
+        _length = Floats(parameterTable);
+        _parameters = new float[_length];
+        _gradients = new float[_length];
         _packed = new float[packedLength];
+        _parameterVersion = new ParameterVersion();
+    }
+
+    /// <summary>
+    /// The buffers of a part of a larger model: its parameters and gradients are the floats of
+    /// <paramref name="owner"/>'s buffers from <paramref name="offset"/> on (an encoder–decoder model's
+    /// <c>encoder.*</c> or <c>decoder.*</c>), laid out by <paramref name="parameterTable"/>; its packed weights, arenas
+    /// and streaming state are its own. Writes through either side are seen by both.
+    /// </summary>
+    public ModelBuffers(ModelBuffers owner, int offset, ImmutableArray<ParameterInfo> parameterTable, int packedLength)
+    {
+        ArgumentNullException.ThrowIfNull(owner);
+        ParameterTable = parameterTable;
+        _length = Floats(parameterTable);
+        if (offset < 0 || offset > owner._length - _length)
+        {
+            throw new ArgumentOutOfRangeException(nameof(offset), offset,
+                $"offset: a part of {_length} floats must lie within the owner's {owner._length} floats.");
+        }
+        _parameters = owner._parameters;
+        _gradients = owner._gradients;
+        _offset = owner._offset + offset;
+        _packed = new float[packedLength];
+        _parameterVersion = owner._parameterVersion;
+    }
+
+    private static int Floats(ImmutableArray<ParameterInfo> table) => table.IsEmpty ? 0 : table[^1].Offset + table[^1].Length;
+
+    /// <summary>The parameter version every view of one buffer shares.</summary>
+    private sealed class ParameterVersion
+    {
+        public int Value = 1;
     }
 
     /// <summary>Every parameter tensor: its <c>state_dict</c> name, shape and offset.</summary>
     public ImmutableArray<ParameterInfo> ParameterTable { get; }
 
     /// <summary>All parameters, laid out as <see cref="ParameterTable"/> says.</summary>
-    public ReadOnlySpan<float> Parameters => _parameters;
+    public ReadOnlySpan<float> Parameters => _parameters.AsSpan(_offset, _length);
 
     /// <summary>The gradient buffer, laid out like <see cref="Parameters"/>; Backward adds to it.</summary>
-    public Span<float> Gradients => _gradients;
+    public Span<float> Gradients => _gradients.AsSpan(_offset, _length);
 
     /// <summary>
     /// The parameter buffer for writing. Marks the packed weights stale, so the next forward call repacks them;
@@ -51,16 +86,16 @@ public sealed class ModelBuffers
     /// </summary>
     public Span<float> EditParameters()
     {
-        _parameterVersion++;
-        return _parameters;
+        _parameterVersion.Value++;
+        return _parameters.AsSpan(_offset, _length);
     }
 
     /// <summary>Says that the parameters were written since the last forward call: the next one repacks.</summary>
-    public void MarkParametersChanged() => _parameterVersion++;
+    public void MarkParametersChanged() => _parameterVersion.Value++;
 
     /// <summary>Whether the packed copy is older than the parameters (for the generated <c>Pack</c>).</summary>
     [EditorBrowsable(EditorBrowsableState.Never)]
-    public bool PackedIsStale => _packedVersion != _parameterVersion;
+    public bool PackedIsStale => _packedVersion != _parameterVersion.Value;
 
     /// <summary>The packed weights the forward kernels read.</summary>
     [EditorBrowsable(EditorBrowsableState.Never)]
@@ -72,7 +107,7 @@ public sealed class ModelBuffers
 
     /// <summary>Records that the packed copy now matches the parameters.</summary>
     [EditorBrowsable(EditorBrowsableState.Never)]
-    public void MarkPacked() => _packedVersion = _parameterVersion;
+    public void MarkPacked() => _packedVersion = _parameterVersion.Value;
 
     /// <summary>The inference arena, grown to at least <paramref name="length"/> floats (it never shrinks).</summary>
     [EditorBrowsable(EditorBrowsableState.Never)]
@@ -175,7 +210,7 @@ public sealed class ModelBuffers
         foreach ((string key, string value) in metadata) writer.AddMetadata(key, value);
         foreach (ParameterInfo info in ParameterTable)
         {
-            writer.Add(info.Name, info.Shape.Select(d => (long)d).ToArray(), _parameters.AsSpan(info.Offset, info.Length));
+            writer.Add(info.Name, info.Shape.Select(d => (long)d).ToArray(), Parameters.Slice(info.Offset, info.Length));
         }
         writer.WriteTo(stream);
     }

@@ -234,3 +234,33 @@ public sealed class Reduction(string name, ReduceMode mode) : GraphModule(name)
         _ => "x.masked_fill(t >= lengths, -inf).max(1).values",
     };
 }
+
+/// <summary>
+/// Attention over an encoder's outputs (<see cref="AttentionAttribute"/>): scores, softmax over the source steps
+/// and the context appended to the module's input. PyTorch has no such class; it prints as the tutorial's modules do.
+/// </summary>
+public sealed class Attention(ModelBuffers buffers, string name, AttentionScore score, int querySize, int keySize, int attentionSize)
+    : ParameterModule(buffers, name)
+{
+    /// <summary>How a query is scored against a source step.</summary>
+    public AttentionScore Score { get; } = score;
+
+    /// <summary>Q: features of the query.</summary>
+    public int QuerySize { get; } = querySize;
+
+    /// <summary>K: features per source step of the memory.</summary>
+    public int KeySize { get; } = keySize;
+
+    /// <summary>A: the additive score's hidden size (0 for the others).</summary>
+    public int AttentionSize { get; } = attentionSize;
+
+    /// <inheritdoc/>
+    public override string ToString() => Score switch
+    {
+        AttentionScore.Dot => "DotAttention()",
+        AttentionScore.General => $"GeneralAttention(\n    (Wa): Linear(in_features={Lit(KeySize)}, out_features={Lit(QuerySize)}, bias=False)\n  )",
+        _ => $"BahdanauAttention(\n    (Wa): Linear(in_features={Lit(QuerySize)}, out_features={Lit(AttentionSize)}, bias=True)\n"
+            + $"    (Ua): Linear(in_features={Lit(KeySize)}, out_features={Lit(AttentionSize)}, bias=True)\n"
+            + $"    (Va): Linear(in_features={Lit(AttentionSize)}, out_features=1, bias=True)\n  )",
+    };
+}

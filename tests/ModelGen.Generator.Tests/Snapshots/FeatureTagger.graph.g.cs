@@ -186,12 +186,21 @@ namespace Demo.Sensors
             }
         }
 
-        private readonly global::ModelGen.ModelBuffers _buffers = new(ParameterTable, Layout.PackedLength);
+        private readonly global::ModelGen.ModelBuffers _buffers;
         private global::ModelGen.SplitMix64 _dropoutRandom = new(0);
         private ArenaPlan? _trained;
         private bool _trainedWithLengths;
         private bool _trainedWithState;
         private int _streamBatch = 1;
+
+        /// <summary>A model whose parameters are all zero: load them (<c>LoadSafetensors</c>) or call <c>InitializeParameters</c>.</summary>
+        public FeatureTagger() => _buffers = new(ParameterTable, Layout.PackedLength);
+
+        /// <summary>
+        /// A model that is part of a larger one: its parameters and gradients are the <see cref="ParameterCount"/> floats of
+        /// <paramref name="owner"/>'s buffers from <paramref name="offset"/> on (an encoder–decoder model's <c>encoder.*</c>).
+        /// </summary>
+        public FeatureTagger(global::ModelGen.ModelBuffers owner, int offset) => _buffers = new(owner, offset, ParameterTable, Layout.PackedLength);
 
         private global::ModelGen.Lstm? _EncoderModule;
 
@@ -413,6 +422,33 @@ namespace Demo.Sensors
             var plan = new ArenaPlan(batch, 1, training: false);
             global::System.Span<float> state = _buffers.StreamingState(RecurrentStateSize * batch, reset: false);
             Run<global::ModelGen.Kernels.NoCache>(plan, _buffers.InferenceArena(plan.Length), input, default, output, state, state);
+        }
+
+        /// <summary>
+        /// Row r of the streaming state becomes what row <paramref name="sourceRows"/>[r] held, in every recurrent module
+        /// (a beam search keeping its surviving hypotheses).
+        /// </summary>
+        /// <param name="sourceRows">For each row of the stream <c>[B]</c>, the row whose state it continues, from 0 to B − 1.</param>
+        public void SelectStreamRows(global::System.ReadOnlySpan<int> sourceRows)
+        {
+            int batch = _streamBatch;
+            global::ModelGen.StateRows.CheckSelection(sourceRows, batch, batch, nameof(sourceRows));
+            global::System.Span<float> state = _buffers.CurrentStreamingState, scratch = _buffers.InferenceArena(24L * batch);
+            global::ModelGen.StateRows.Select(state.Slice(0, 16 * batch), blocks: 1, batch, width: 16, sourceRows, scratch);
+            global::ModelGen.StateRows.Select(
+                state.Slice(16 * batch, 16 * batch),
+                blocks: 1,
+                batch,
+                width: 16,
+                sourceRows,
+                scratch);
+            global::ModelGen.StateRows.Select(
+                state.Slice(32 * batch, 24 * batch),
+                blocks: 1,
+                batch,
+                width: 24,
+                sourceRows,
+                scratch);
         }
 
         /// <summary>The streaming state <c>[RecurrentStateSize · B]</c>, laid out as <see cref="RecurrentStateSize"/> says.</summary>

@@ -166,11 +166,20 @@ namespace Demo.Text
             }
         }
 
-        private readonly global::ModelGen.ModelBuffers _buffers = new(ParameterTable, Layout.PackedLength);
+        private readonly global::ModelGen.ModelBuffers _buffers;
         private global::ModelGen.SplitMix64 _dropoutRandom = new(0);
         private ArenaPlan? _trained;
         private bool _trainedWithLengths;
         private bool _trainedWithState;
+
+        /// <summary>A model whose parameters are all zero: load them (<c>LoadSafetensors</c>) or call <c>InitializeParameters</c>.</summary>
+        public TopicClassifier() => _buffers = new(ParameterTable, Layout.PackedLength);
+
+        /// <summary>
+        /// A model that is part of a larger one: its parameters and gradients are the <see cref="ParameterCount"/> floats of
+        /// <paramref name="owner"/>'s buffers from <paramref name="offset"/> on (an encoder–decoder model's <c>encoder.*</c>).
+        /// </summary>
+        public TopicClassifier(global::ModelGen.ModelBuffers owner, int offset) => _buffers = new(owner, offset, ParameterTable, Layout.PackedLength);
 
         private global::ModelGen.Embedding? _EmbedModule;
 
