@@ -42,6 +42,33 @@ public class GraphCompilationTests
         // The invalid graph gets only stubs of its module properties, so the compiler reports nothing beside MG0019.
         new DiagnosticResult(DiagnosticDescriptors.ModuleInputMismatch).WithLocation(0).WithArguments("InFeatures", "Fc", "128", "Pool", "64")).RunAsync();
 
+    /// <summary>The encoder–decoders of <see cref="Seq2SeqDiagnosticTests"/>: without attention, Luong (after the GRU) and Bahdanau (before it).</summary>
+    public static TheoryData<string> Seq2SeqDecoders() => new() { "plain", "luong", "bahdanau" };
+
+    private static string Seq2Seq(string decoder) => "using ModelGen;\n" + Seq2SeqDiagnosticTests.Seq2Seq(
+        Seq2SeqDiagnosticTests.Encoder,
+        decoder switch
+        {
+            "luong" => Seq2SeqDiagnosticTests.LuongDecoder,
+            "bahdanau" => Seq2SeqDiagnosticTests.BahdanauDecoder,
+            _ => Seq2SeqDiagnosticTests.Decoder,
+        }).Replace("{|#0:", "", StringComparison.Ordinal).Replace("{|#1:", "", StringComparison.Ordinal).Replace("|}", "", StringComparison.Ordinal);
+
+    [Theory]
+    [MemberData(nameof(Seq2SeqDecoders))]
+    public Task A_seq2seq_model_compiles_and_reports_nothing(string decoder) =>
+        new AnalyzerTest<ModelDeclarationAnalyzer>(Seq2Seq(decoder)).RunAsync();
+
+    [Theory]
+    [MemberData(nameof(Seq2SeqDecoders))]
+    public void A_seq2seq_model_compiles_in_a_command_line_build_without_errors_or_warnings(string decoder)
+    {
+        (ImmutableArray<Diagnostic> stopping, ImmutableArray<Diagnostic> analyzers, ImmutableArray<Diagnostic> emit) = GraphCommandLineBuildTests.Build(Seq2Seq(decoder));
+        Assert.Empty(stopping);
+        Assert.Equal([], analyzers.Select(d => d.ToString()));
+        Assert.Equal([], emit.Where(d => d.Severity >= DiagnosticSeverity.Warning).Select(d => d.ToString()).Take(10));
+    }
+
     [Fact]
     public void Valid_graphs_compile_in_a_command_line_build_without_errors_or_warnings()
     {

@@ -65,7 +65,37 @@ public class GraphGeneratorFuzzTests(ITestOutputHelper output)
             new("Reduce(ReduceMode.Mean)", "Reduction", "Pool"),
             new("Linear(InFeatures = 7, OutFeatures = 2, Name = \"head\")", "Linear", "Out"),
         ],
+        // Decoders with attention: Luong (after the GRU, then combine and tanh) and Bahdanau (before a 2-layer LSTM).
+        [
+            new("Embedding(NumEmbeddings = 40, EmbeddingDim = 16)", "Embedding", "Embed"),
+            new("Gru(InputSize = 16, HiddenSize = 24)", "Gru", "Rnn"),
+            new("Attention(AttentionScore.General, KeySize = 24)", "Attention", "Attn"),
+            new("Linear(InFeatures = 48, OutFeatures = 24)", "Linear", "Combine"),
+            new("Tanh", "Activation", "Squash"),
+            new("Linear(InFeatures = 24, OutFeatures = 40)", "Linear", "Fc"),
+        ],
+        [
+            new("Embedding(NumEmbeddings = 40, EmbeddingDim = 8, PaddingIdx = 0)", "Embedding", "Embed"),
+            new("Attention(AttentionScore.Additive, KeySize = 12, AttentionSize = 10)", "Attention", "Attn"),
+            new("Lstm(InputSize = 20, HiddenSize = 12, NumLayers = 2)", "Lstm", "Rnn"),
+            new("Linear(InFeatures = 12, OutFeatures = 40)", "Linear", "Fc"),
+        ],
     ];
+
+    /// <summary>The recurrent module of the encoder a seq2seq variant joins to the graph: the first two fit bases 5 and 6.</summary>
+    private static readonly string[] Seq2SeqEncoders =
+    [
+        "Gru(InputSize = 8, HiddenSize = 24)", "Lstm(InputSize = 8, HiddenSize = 12, NumLayers = 2)", "Gru(InputSize = 8, HiddenSize = 16)",
+        "Lstm(InputSize = 8, HiddenSize = 16, ProjSize = 4)", "Rnn(InputSize = 8, HiddenSize = 24, Bidirectional = true)",
+    ];
+
+    /// <summary>A file with an encoder graph and a [Seq2SeqModel] over it and the graph 'Model' (or other types), in namespace <paramref name="ns"/>.</summary>
+    internal static string Seq2SeqFile(string? ns, string encoder, string attribute, string header) =>
+        "using ModelGen;\n" + (ns is null ? "" : $"namespace {ns};\n")
+        + "[SequenceModel]\npublic partial class S2SEncoder\n{\n"
+        + "    [Embedding(NumEmbeddings = 50, EmbeddingDim = 8, PaddingIdx = 0)] public partial Embedding Embed { get; }\n"
+        + $"    [{encoder}] public partial {encoder[..encoder.IndexOf('(')]} Rnn {{ get; }}\n}}\n"
+        + $"{attribute}\n{header}\n";
 
     /// <summary>Words for names: keywords, generated member and local names, view type names, dotted and odd ones.</summary>
     private static readonly string[] Identifiers =
@@ -142,6 +172,16 @@ public class GraphGeneratorFuzzTests(ITestOutputHelper output)
         data.Add("record", FuzzCase.Render(1, "Demo", null, "public partial record Model", Bases[1], []));
         data.Add("generic class", FuzzCase.Render(1, "Demo", null, "public partial class Model<T>", Bases[1], []));
         data.Add("IDisposable", FuzzCase.Render(1, "Demo", null, "public sealed partial class Model : System.IDisposable", Bases[1], ["public void Dispose() { }"]));
+        // Encoder–decoders over the attention bases, with members and names the seq2seq part generates.
+        foreach (string header in new[] { "public partial class S2S;", "public sealed partial class S2S { public int Rows2 => 0; }",
+            "public partial class S2S { public void Step(int x) { } }", "public partial class S2S { private int _buffers; }",
+            "public partial record S2S;", "internal partial class Encoder;" })
+        {
+            data.Add($"seq2seq luong {header}", FuzzCase.Render(5, "Demo", null, "public partial class Model", Bases[5], [])
+                + "\n--- file ---\n" + Seq2SeqFile("Demo", Seq2SeqEncoders[0], "[Seq2SeqModel(typeof(S2SEncoder), typeof(Model))]", header));
+            data.Add($"seq2seq bahdanau {header}", FuzzCase.Render(6, "Demo", null, "public partial class Model", Bases[6], [])
+                + "\n--- file ---\n" + Seq2SeqFile("Demo", Seq2SeqEncoders[1], "[Seq2SeqModel(typeof(S2SEncoder), typeof(Model))]", header));
+        }
         // State-dict names the emitter writes into strings and XML comments.
         foreach (string name in StateDictNames)
         {
@@ -165,11 +205,28 @@ public class GraphGeneratorFuzzTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>The encoder–decoders over the attention bases (5: Luong, 6: Bahdanau) are accepted and generate three files.</summary>
+    [Theory]
+    [InlineData(5, 0)]
+    [InlineData(6, 1)]
+    public void Base_seq2seq_models_generate_and_compile(int graph, int encoder)
+    {
+        string[] sources =
+        [
+            FuzzCase.Render(graph, "Demo", null, "public partial class Model", Bases[graph], []),
+            Seq2SeqFile("Demo", Seq2SeqEncoders[encoder], "[Seq2SeqModel(typeof(S2SEncoder), typeof(Model))]", "public partial class S2S;"),
+        ];
+        (string? failure, bool accepted, int files) = Check(sources);
+        Assert.True(failure is null, failure);
+        Assert.True(accepted, $"the seq2seq over base graph {graph} gets an MG error:\n{string.Join("\n", sources)}");
+        Assert.Equal(3, files);
+    }
+
     [Theory]
     [MemberData(nameof(Targeted))]
     public void Targeted_declaration_never_breaks_the_generator(string name, string source)
     {
-        (string? failure, _, _) = Check([source]);
+        (string? failure, _, _) = Check(source.Split("\n--- file ---\n"));
         Assert.True(failure is null, name + ": " + failure + "\n--- source ---\n" + source);
     }
 
@@ -251,6 +308,12 @@ public class GraphGeneratorFuzzTests(ITestOutputHelper output)
         {
             return ($"no MG error and no generated part: {missing}", accepted, files);
         }
+        // An encoder–decoder the analyzer accepts must get its part, or its members are missing with nothing to say why.
+        if (accepted && sources.Any(s => s.Contains("[Seq2SeqModel(", StringComparison.Ordinal))
+            && result.GeneratedSources.All(s => !s.HintName.EndsWith(".seq2seq.g.cs", StringComparison.Ordinal)))
+        {
+            return ("no MG error and no generated part for the [Seq2SeqModel]", accepted, files);
+        }
         return (null, accepted, files);
     }
 
@@ -270,7 +333,7 @@ public class GraphGeneratorFuzzTests(ITestOutputHelper output)
     /// <summary>One variant: a base graph and the mutations applied to it, drawn from the seed.</summary>
     internal sealed class FuzzCase
     {
-        public const int MutationCount = 16;
+        public const int MutationCount = 17;
 
         private readonly int _graph;
         private readonly int[] _mutations;
@@ -297,7 +360,7 @@ public class GraphGeneratorFuzzTests(ITestOutputHelper output)
             List<string>? containers = null;
             string header = "public partial class Model";
             var extras = new List<string>();
-            string? otherFile = null;
+            string? otherFile = null, seq2seqFile = null;
             foreach (int mutation in _mutations)
             {
                 int m = random.Next(modules.Count);
@@ -340,7 +403,7 @@ public class GraphGeneratorFuzzTests(ITestOutputHelper output)
                     }
                     case 3:
                     {
-                        string type = Pick(["Linear", "Lstm", "Gru", "Rnn", "Activation", "Reduction", "Dropout", "LayerNorm", "Embedding", "int", "object", "ModelGen.GraphModule", "Linear?", "System.Collections.Generic.List<int>"]);
+                        string type = Pick(["Linear", "Lstm", "Gru", "Rnn", "Activation", "Reduction", "Dropout", "LayerNorm", "Embedding", "Attention", "int", "object", "ModelGen.GraphModule", "Linear?", "System.Collections.Generic.List<int>"]);
                         modules[m] = modules[m] with { Type = type };
                         Applied.Add($"type {type} for {modules[m].Property}");
                         break;
@@ -440,6 +503,11 @@ public class GraphGeneratorFuzzTests(ITestOutputHelper output)
                             new("LayerNorm(NormalizedShape = 3, Eps = 0)", "LayerNorm", "Extra"),
                             new("Linear(InFeatures = 0, OutFeatures = 3)", "Linear", "Extra"),
                             new("GELU", "Activation", "Extra"),
+                            new("Attention(AttentionScore.Dot, KeySize = 8)", "Attention", "Extra"),
+                            new("Attention(AttentionScore.General, KeySize = 6, AttentionSize = 2)", "Attention", "Extra"),
+                            new("Attention(AttentionScore.Additive, KeySize = 4)", "Attention", "Extra"),
+                            new("Attention(AttentionScore.Additive, KeySize = 5, AttentionSize = 3)", "Attention", "Extra"),
+                            new("Attention((AttentionScore)9, KeySize = 3)", "Attention", "Extra"),
                         ]);
                         modules.Insert(random.Next(modules.Count + 1), inserted);
                         Applied.Add($"insert {inserted.Attribute}");
@@ -455,6 +523,24 @@ public class GraphGeneratorFuzzTests(ITestOutputHelper output)
                         otherFile = "using ModelGen;\nnamespace Demo;\npublic partial class Model\n{\n    [Linear(InFeatures = 3, OutFeatures = 3)] public partial Linear Extra { get; }\n}\n";
                         Applied.Add("module in another part");
                         break;
+                    case 16:
+                    {
+                        // An encoder–decoder over the graph (as decoder, or as encoder), in a file of its own.
+                        string attribute = Pick([
+                            "[Seq2SeqModel(typeof(S2SEncoder), typeof(Model))]", "[Seq2SeqModel(typeof(S2SEncoder), typeof(Model))]",
+                            "[Seq2SeqModel(typeof(Model), typeof(S2SEncoder))]", "[Seq2SeqModel(typeof(Model), typeof(Model))]",
+                            "[Seq2SeqModel(typeof(S2S), typeof(Model))]", "[Seq2SeqModel(typeof(S2SEncoder), typeof(int))]",
+                            "[Seq2SeqModel(decoder: typeof(Model), encoder: typeof(S2SEncoder))]",
+                        ]);
+                        string owner = Pick([
+                            "public partial class S2S;", "public partial class S2S;", "public class S2S;", "public static partial class S2S;",
+                            "public partial class S2S { public void Forward() { } }", "public partial class S2S { public S2S(int x) { } }",
+                            "public partial class S2S<T>;", "[SequenceModel] public partial class S2S;",
+                        ]);
+                        seq2seqFile = Seq2SeqFile(ns, Pick(Seq2SeqEncoders), attribute, owner);
+                        Applied.Add($"seq2seq {attribute} {owner}");
+                        break;
+                    }
                     default:
                         // A second model attribute on the class.
                         extras.Add("// [LstmModel] below");
@@ -464,7 +550,7 @@ public class GraphGeneratorFuzzTests(ITestOutputHelper output)
                 }
             }
             string main = Render(_graph, ns, containers, header, modules, extras);
-            return otherFile is null ? [main] : [main, otherFile];
+            return [main, .. otherFile is null ? [] : new[] { otherFile }, .. seq2seqFile is null ? [] : new[] { seq2seqFile }];
         }
 
         /// <summary>The module's state_dict name as the parser derives it (near enough: its Name argument or the lower-cased property).</summary>

@@ -498,7 +498,8 @@ internal static class GraphEmitter
         }
         for (int i = 0; i < g.Last; i++)
         {
-            yield return (Bare(g.Modules[i]) + "OutGradient", $"{g.Rows(i)} * {Lit(g.Shapes[i].OutFeatures)}", true);
+            // An attention that feeds the cell runs a step at a time: its gradient is one step's.
+            yield return (Bare(g.Modules[i]) + "OutGradient", $"{(g.FeedsCell(i) ? "batch" : g.Rows(i))} * {Lit(g.Shapes[i].OutFeatures)}", true);
             if (g.FeedsFinalHidden(i))
             {
                 var r = (RecurrentModule)g.Modules[i];
@@ -528,7 +529,7 @@ internal static class GraphEmitter
          .Line()
          .Line("/// <summary>")
          .Line("/// A model that is part of a larger one: its parameters and gradients are the <see cref=\"ParameterCount\"/> floats of")
-         .Line("/// <paramref name=\"owner\"/>'s buffers from <paramref name=\"offset\"/> on (an encoder–decoder model's <c>encoder.*</c>).")
+         .Line("/// <paramref name=\"owner\"/>'s buffers from <paramref name=\"offset\"/> on (an encoder–decoder model's <c>encoder.*</c> or <c>decoder.*</c>).")
          .Line("/// </summary>")
          .Line($"public {type}({Rt}ModelBuffers owner, int offset) => _buffers = new(owner, offset, ParameterTable, Layout.PackedLength);")
          .Line();
@@ -590,8 +591,13 @@ internal static class GraphEmitter
          .Line()
          .Line($"bool {Rt}ISequenceModel.OutputPerStep => {Bool(!g.ReducesTime)};")
          .Line()
-         .Line(g.Attention is not null ? "" : g.Tokens ? $"int {Rt}ITokenSequenceModel.VocabularySize => VocabularySize;" : $"int {Rt}IFeatureSequenceModel.InputSize => InputSize;")
-         .Line()
+         ;
+        if (g.Attention is null)
+        {
+            w.Line(g.Tokens ? $"int {Rt}ITokenSequenceModel.VocabularySize => VocabularySize;" : $"int {Rt}IFeatureSequenceModel.InputSize => InputSize;")
+             .Line();
+        }
+        w
          .Line("/// <summary>Restarts the dropout masks' generator: the same seed gives the same masks in the same training forwards.</summary>")
          .Line($"public void SeedDropout(ulong seed) => _dropoutRandom = new {Rt}SplitMix64(seed);")
          .Line();
@@ -600,7 +606,9 @@ internal static class GraphEmitter
         w.Line("/// <summary>")
          .Line("/// PyTorch's default initialisation from a seeded generator: embeddings N(0, 1) with the padding row zero,")
          .Line("/// recurrent tensors uniform in ±1/√H, Linear weight and bias uniform in ±1/√in_features, LayerNorm weight 1")
-         .Line("/// and bias 0. The values follow <see cref=\"global::ModelGen.SplitMix64\"/>, not PyTorch's generator.")
+         .Line("/// and bias 0. The values follow <see cref=\"global::ModelGen.SplitMix64\"/>, not PyTorch's generator.");
+        if (g.Attention is not null) w.Line("/// The attention's Wa, Ua and Va are Linears, initialised as Linears.");
+        w
          .Line("/// </summary>")
          .Open("public void InitializeParameters(ulong seed)")
          .Line($"var random = new {Rt}SplitMix64(seed);")
@@ -1206,9 +1214,12 @@ internal static class GraphEmitter
     private static string Part(string state, RecurrentModule r, bool cell) =>
         cell ? $"{state}.Slice({Lit(r.StateLayers * r.StateSize)} * batch, {StateSlice(r, cell: true)})" : $"{state}.Slice(0, {StateSlice(r, cell: false)})";
 
+    /// <summary><paramref name="floats"/> · batch as an expression: <c>0</c> when there are none.</summary>
+    private static string TimesBatch(int floats) => floats == 0 ? "0" : $"{Lit(floats)} * batch";
+
     /// <summary>The top layer's h in a state of one step: the query of the next step's attention.</summary>
     private static string TopLayer(string state, RecurrentModule r) =>
-        $"{state}.Slice({Lit((r.NumLayers - 1) * r.StateSize)} * batch, {Lit(r.StateSize)} * batch)";
+        $"{state}.Slice({TimesBatch((r.NumLayers - 1) * r.StateSize)}, {Lit(r.StateSize)} * batch)";
 
     /// <summary>
     /// The forward of an attention that feeds the recurrent module after it (Bahdanau), and of that module: one

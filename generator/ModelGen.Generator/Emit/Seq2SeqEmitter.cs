@@ -70,8 +70,8 @@ internal static class Seq2SeqEmitter
          .Line("/// <para>As PyTorch's <c>Seq2Seq(nn.Module)</c> with attributes <c>encoder</c> and <c>decoder</c>: one parameter buffer,")
          .Line("/// <c>encoder.*</c> then <c>decoder.*</c> (<see cref=\"ParameterTable\"/>), which the two graphs share.</para>")
          .Line("/// <para>Training is teacher-forced: the decoder reads the target shifted right (e.g. BOS, y₁ … yₙ₋₁) and its logits")
-         .Line("/// are scored against the target (y₁ … yₙ, EOS). Decoding: <see cref=\"BeginDecoding\"/> runs the encoder, then")
-         .Line("/// <see cref=\"Step\"/> feeds one token per row; <see cref=\"global::ModelGen.GreedyDecoder\"/> and")
+         .Line("/// are scored against the target (y₁ … yₙ, EOS). Decoding: <c>BeginDecoding</c> runs the encoder, then")
+         .Line("/// <c>Step</c> feeds one token per row; <see cref=\"global::ModelGen.GreedyDecoder\"/> and")
          .Line("/// <see cref=\"global::ModelGen.BeamSearch\"/> drive it.</para>")
          .Line("/// <para>Thread safety: not thread-safe; every call uses the model's arenas and decoding state.</para>")
          .Line("/// </remarks>");
@@ -125,7 +125,7 @@ internal static class Seq2SeqEmitter
          .Line("private ArenaPlan? _trained;")
          .Line("private int _decodingRows, _rowsPerSource, _decodingSourceSteps;")
          .Line()
-         .Line("/// <summary>A model whose parameters are all zero: load them (<see cref=\"LoadSafetensors(string, global::ModelGen.LoadOptions?)\"/>) or call <see cref=\"InitializeParameters\"/>.</summary>")
+         .Line("/// <summary>A model whose parameters are all zero: load them (<c>LoadSafetensors</c>) or call <c>InitializeParameters</c>.</summary>")
          .Open($"public {s.Target.TypeName}()")
          .Line("Encoder = new(_buffers, 0);")
          .Line($"Decoder = new(_buffers, {e}.ParameterCount);")
@@ -140,7 +140,7 @@ internal static class Seq2SeqEmitter
          .Line("/// <summary>All parameters, laid out as <see cref=\"ParameterTable\"/> says; reading them changes nothing.</summary>")
          .Line($"public {Ros}<float> Parameters => _buffers.Parameters;")
          .Line()
-         .Line("/// <summary>The gradient buffer, laid out like <see cref=\"Parameters\"/>; <see cref=\"Backward\"/> adds to it.</summary>")
+         .Line("/// <summary>The gradient buffer, laid out like <see cref=\"Parameters\"/>; <c>Backward</c> adds to it.</summary>")
          .Line($"public {Sp}<float> Gradients => _buffers.Gradients;")
          .Line()
          .Line($"/// <inheritdoc cref=\"{Rt}ModelBuffers.EditParameters\"/>")
@@ -209,7 +209,7 @@ internal static class Seq2SeqEmitter
         {
             string name = training ? "TrainForward" : "Forward";
             w.Line("/// <summary>");
-            if (training) w.Line("/// <see cref=\"Forward\"/> that also records what <see cref=\"Backward\"/> reads (and draws the dropout masks).");
+            if (training) w.Line("/// <c>Forward</c> that also records what <c>Backward</c> reads (and draws the dropout masks).");
             else
             {
                 w.Line("/// The teacher-forced forward pass: the encoder over the source, the decoder from its final state over the")
@@ -224,8 +224,8 @@ internal static class Seq2SeqEmitter
              .Line("/// <param name=\"targetLengths\">Per-row target lengths <c>[B]</c>, from 1 to Tt; empty: Tt.</param>")
              .Line($"/// <param name=\"attention\">The attention weights <c>[B, Tt, Ts]</c>, overwritten{(s.Attention is null ? "; must be empty (this decoder does not attend)" : "; empty to skip")}.</param>")
              .Line($"public void {name}(")
-             .Line($"    [{Rt}TensorShape(\"[B, T]\", BatchParameter = \"batchSize\")] {Ros}<int> source,")
-             .Line($"    [{Rt}TensorShape(\"[B, T]\", BatchParameter = \"batchSize\")] {Ros}<int> target,")
+             .Line($"    [{Rt}TensorShape(\"[B, Ts]\", BatchParameter = \"batchSize\")] {Ros}<int> source,")
+             .Line($"    [{Rt}TensorShape(\"[B, Tt]\", BatchParameter = \"batchSize\")] {Ros}<int> target,")
              .Line("    int batchSize,")
              .Line($"    {Sp}<float> logits,")
              .Line($"    [{Rt}TensorShape(\"[B]\", BatchParameter = \"batchSize\", AllowEmpty = true)] {Ros}<int> sourceLengths = default,")
@@ -337,7 +337,7 @@ internal static class Seq2SeqEmitter
          .Line("/// <param name=\"sourceLengths\">Per-row source lengths <c>[B]</c>; empty: Ts.</param>")
          .Line("/// <param name=\"rowsPerSource\">Decoder rows per source, at least 1.</param>")
          .Line("public void BeginDecoding(")
-         .Line($"    [{Rt}TensorShape(\"[B, T]\", BatchParameter = \"batchSize\")] {Ros}<int> source,")
+         .Line($"    [{Rt}TensorShape(\"[B, Ts]\", BatchParameter = \"batchSize\")] {Ros}<int> source,")
          .Line("    int batchSize,")
          .Line($"    [{Rt}TensorShape(\"[B]\", BatchParameter = \"batchSize\", AllowEmpty = true)] {Ros}<int> sourceLengths = default,")
          .Line("    int rowsPerSource = 1)")
@@ -374,7 +374,9 @@ internal static class Seq2SeqEmitter
          .Line("/// <param name=\"tokens\">The token each row reads <c>[Rows]</c> (the start token first, then what it chose).</param>")
          .Line($"/// <param name=\"logits\">The logits <c>[Rows, {Lit(s.TargetVocabulary)}]</c>, overwritten.</param>")
          .Open($"public void Step({Ros}<int> tokens, {Sp}<float> logits)")
-         .Line("if (_decodingRows == 0) throw new global::System.InvalidOperationException(\"Step needs BeginDecoding first.\");");
+         .Line("if (_decodingRows == 0) throw new global::System.InvalidOperationException(\"Step needs BeginDecoding first.\");")
+         .Line($"{Rt}GraphChecks.Length(tokens.Length, nameof(tokens), \"[Rows]\", _decodingRows);")
+         .Line($"{Rt}GraphChecks.Length(logits.Length, nameof(logits), \"[Rows, {Lit(s.TargetVocabulary)}]\", _decodingRows, TargetVocabularySize);");
         if (s.Attention is null) w.Line("Decoder.Step(tokens, logits);");
         else
         {

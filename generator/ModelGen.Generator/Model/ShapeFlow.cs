@@ -37,6 +37,9 @@ internal enum FlowProblemKind
 
     /// <summary>An attention module whose query would come from a bidirectional recurrent module, which cannot run step by step.</summary>
     AttentionOnBidirectional,
+
+    /// <summary>Dot attention whose query and keys differ in size: it scores q · k.</summary>
+    DotSizeMismatch,
 }
 
 /// <summary>One shape-flow problem: the module (by index), the argument it concerns and the sizes involved.</summary>
@@ -139,6 +142,10 @@ internal static class ShapeFlow
                     else if (recurrent < 0) problems.Add(new FlowProblem(i, FlowProblemKind.AttentionWithoutQuery, null, 0, 0));
                     else if (((RecurrentModule)modules[recurrent]).Bidirectional) problems.Add(new FlowProblem(i, FlowProblemKind.AttentionOnBidirectional, null, 0, 0));
                     else query = recurrent < i ? features : ((RecurrentModule)modules[recurrent]).StateSize;
+                    if (query > 0 && a.Score == AttentionScore.Dot && query != a.KeySize)
+                    {
+                        problems.Add(new FlowProblem(i, FlowProblemKind.DotSizeMismatch, "KeySize", query, a.KeySize));
+                    }
                     attention = i;
                     output = features + a.KeySize;
                     break;

@@ -121,7 +121,8 @@ internal static class GraphParser
         }
 
         // A type with constructors of its own (a primary one included) keeps them; the generated part adds none.
-        bool sharesBuffers = type.InstanceConstructors.All(c => c.IsImplicitlyDeclared);
+        bool sharesBuffers = type.InstanceConstructors.All(c => c.IsImplicitlyDeclared
+            || c.DeclaringSyntaxReferences.All(r => ModelValidation.IsGeneratedByModelGen(r.SyntaxTree, cancellation)));
         var spec = new GraphSpec(Target(type), new EquatableArray<ModuleSpec>([.. modules]), sharesBuffers);
         ModelValidation.CheckCollisions(type, GeneratedMembers.Of(GraphEmitter.Emit(spec), type.Name, cancellation),
             primary, compilation, problems, cancellation);
@@ -446,6 +447,12 @@ internal static class GraphParser
                 case FlowProblemKind.AttentionOnBidirectional:
                     problems.Add(new ModelProblem(DiagnosticDescriptors.ModuleMisplaced, locations[problem.Module], module.Property,
                         "its query would come from a bidirectional recurrent module, and a decoder runs one step at a time; make that module unidirectional"));
+                    break;
+                case FlowProblemKind.DotSizeMismatch:
+                    problems.Add(new ModelProblem(DiagnosticDescriptors.SizeOutOfRange,
+                        arguments[problem.Module].TryGetValue("KeySize", out Location? keys) ? keys : locations[problem.Module], "KeySize",
+                        $"{Lit(problem.Expected)}, the features of the query: dot attention scores q · k (General or Additive score keys of another size)",
+                        Lit(problem.Actual)));
                     break;
                 case FlowProblemKind.NoInputSize:
                     problems.Add(new ModelProblem(DiagnosticDescriptors.ModuleMisplaced, locations[problem.Module], module.Property,

@@ -42,7 +42,14 @@ internal static class Seq2SeqParser
             return new Seq2SeqParseResult(null, problems);
         }
         var arguments = attributeSyntax.ArgumentList?.Arguments ?? default;
-        Location ArgumentLocation(int index) => index < arguments.Count ? arguments[index].GetLocation() : attributeLocation;
+        // The argument of a parameter, written by name (encoder: typeof(…)) or by position.
+        Location ArgumentLocation(int index)
+        {
+            string parameter = index == 0 ? "encoder" : "decoder";
+            AttributeArgumentSyntax? named = arguments.FirstOrDefault(a => a.NameColon?.Name.Identifier.ValueText == parameter);
+            if (named is not null) return named.GetLocation();
+            return index < arguments.Count && arguments[index].NameColon is null ? arguments[index].GetLocation() : attributeLocation;
+        }
 
         var encoderType = (INamedTypeSymbol)attribute.ConstructorArguments[0].Value!;
         var decoderType = (INamedTypeSymbol)attribute.ConstructorArguments[1].Value!;

@@ -172,15 +172,9 @@ internal struct EpochTimeEstimate
     }
 }
 
-public sealed partial class Trainer : IFitHost
+public sealed partial class Trainer
 {
-    int IFitHost.ParameterCount => Model.ParameterCount;
-
-    void IFitHost.CopyParameters(float[] destination) => Model.Parameters.CopyTo(destination);
-
-    void IFitHost.RestoreParameters(float[] source) => source.CopyTo(Model.EditParameters());
-
-    void IFitHost.SaveCheckpoint(string path) => Checkpoint.Save(Model, Optimizer, path);
+    private protected override void SaveCheckpoint(string path) => Checkpoint.Save(Model, Optimizer, path);
 
     /// <summary>
     /// Fits a sequence → one regression: sample n is the window <c>inputs[n]</c> <c>[T, I]</c> with the target

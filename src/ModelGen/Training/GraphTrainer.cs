@@ -30,7 +30,7 @@ namespace ModelGen;
 /// });
 /// </code>
 /// </example>
-public sealed class GraphTrainer : TrainerBase, IFitHost
+public sealed class GraphTrainer : TrainerBase
 {
     private float[] _output = [];
     private float[] _lossGradient = [];
@@ -351,22 +351,7 @@ public sealed class GraphTrainer : TrainerBase, IFitHost
     /// <summary>The token a batch is padded with: the Embedding's <c>padding_idx</c>, or 0 without one.</summary>
     private static int Padding(ITokenSequenceModel model) => model.PaddingIdx >= 0 ? model.PaddingIdx : 0;
 
-    // ---- IFitHost --------------------------------------------------------------------------------------------------
-
-    int IFitHost.ParameterCount => Model.ParameterCount;
-
-    void IFitHost.CopyParameters(float[] destination) => Model.Parameters.CopyTo(destination);
-
-    void IFitHost.RestoreParameters(float[] source) => source.CopyTo(Model.EditParameters());
-
-    /// <summary>The two files of <see cref="Checkpoint.Save"/>, each replaced atomically (model first, then optimiser).</summary>
-    void IFitHost.SaveCheckpoint(string path)
-    {
-        string modelFile = Path.GetFullPath(Checkpoint.ModelFile(path));
-        Directory.CreateDirectory(Path.GetDirectoryName(modelFile)!);
-        Checkpoint.WriteAtomically(modelFile, Model.SaveSafetensors);
-        Checkpoint.WriteAtomically(Path.GetFullPath(Checkpoint.OptimizerFile(path)), Optimizer.SaveState);
-    }
+    private protected override void SaveCheckpoint(string path) => SaveCheckpoint(path, Model.SaveSafetensors);
 }
 
 /// <summary>Variable-length token sequences copied into one buffer, with their lengths; pads batches of them.</summary>

@@ -1,10 +1,11 @@
 namespace ModelGen;
 
 /// <summary>
-/// What <see cref="Trainer"/> (single-stack models) and <see cref="GraphTrainer"/> (graphs) share: the optimiser,
-/// gradient clipping and the step that applies them, and the carried-state switch of truncated BPTT.
+/// What <see cref="Trainer"/> (single-stack models), <see cref="GraphTrainer"/> (graphs) and
+/// <see cref="Seq2SeqTrainer"/> (encoder–decoders) share: the optimiser, gradient clipping and the step that applies
+/// them, the carried-state switch of truncated BPTT, and what the fit loop needs of the model.
 /// </summary>
-public abstract class TrainerBase
+public abstract class TrainerBase : IFitHost
 {
     private readonly ITrainableModel _model;
 
@@ -52,4 +53,24 @@ public abstract class TrainerBase
         Optimizer.Step(_model);
         return loss;
     }
+
+    /// <summary>Writes a <see cref="Checkpoint"/> of the model and the optimiser at <paramref name="path"/>.</summary>
+    private protected abstract void SaveCheckpoint(string path);
+
+    /// <summary>The two files of <see cref="Checkpoint.Save"/>, each replaced atomically (model first, then optimiser).</summary>
+    private protected void SaveCheckpoint(string path, Action<Stream> saveModel)
+    {
+        string modelFile = Path.GetFullPath(Checkpoint.ModelFile(path));
+        Directory.CreateDirectory(Path.GetDirectoryName(modelFile)!);
+        Checkpoint.WriteAtomically(modelFile, saveModel);
+        Checkpoint.WriteAtomically(Path.GetFullPath(Checkpoint.OptimizerFile(path)), Optimizer.SaveState);
+    }
+
+    int IFitHost.ParameterCount => _model.ParameterCount;
+
+    void IFitHost.CopyParameters(float[] destination) => _model.Parameters.CopyTo(destination);
+
+    void IFitHost.RestoreParameters(float[] source) => source.CopyTo(_model.EditParameters());
+
+    void IFitHost.SaveCheckpoint(string path) => SaveCheckpoint(path);
 }
