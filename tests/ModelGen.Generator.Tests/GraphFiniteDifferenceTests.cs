@@ -69,9 +69,7 @@ public class GraphFiniteDifferenceTests(ITestOutputHelper output)
     private const ulong SweepSeed = 20_250_907;
     private const int ShrinkIterations = 40;
 
-    private const double Epsilon = 1e-2;
-    private const double AbsoluteTolerance = 2e-3;
-    private const double RelativeTolerance = 2e-2;
+    private const double AbsoluteTolerance = FiniteDifferences.AbsoluteTolerance;
 
     private const float ParameterScale = 2f;
     private const int ParameterCoordinates = 16;
@@ -263,7 +261,7 @@ public class GraphFiniteDifferenceTests(ITestOutputHelper output)
         Assert.Equal(withDropout.Parameters.ToArray(), without.Parameters.ToArray());
 
         var random = new Random(5);
-        float[] x = Uniform(random, batch * steps * input, 1f), dy = Uniform(random, batch * steps * 5, 1f);
+        float[] x = FiniteDifferences.Uniform(random, batch * steps * input, 1f), dy = FiniteDifferences.Uniform(random, batch * steps * 5, 1f);
         int[] lengths = [steps, 4, 2];
         var inference = new float[dy.Length];
         var plain = new float[dy.Length];
@@ -352,7 +350,7 @@ public class GraphFiniteDifferenceTests(ITestOutputHelper output)
         Assert.Equal(config.OutputSize, model.OutputSize);
         Assert.Equal(!config.Reduces, model.OutputPerStep);
 
-        int[] lengths = config.Lengths ? Lengths(random, batch, steps) : [];
+        int[] lengths = config.Lengths ? FiniteDifferences.Lengths(random, batch, steps) : [];
         bool Real(int row, int step) => lengths.Length == 0 || step < lengths[row];
         int inputSize = tokens ? 1 : ((IFeatureSequenceModel)model).InputSize;
         int[] ids = [];
@@ -365,10 +363,10 @@ public class GraphFiniteDifferenceTests(ITestOutputHelper output)
         }
         else
         {
-            input = Uniform(random, batch * steps * inputSize, 1f);
+            input = FiniteDifferences.Uniform(random, batch * steps * inputSize, 1f);
         }
         int outputLength = (config.Reduces ? batch : batch * steps) * model.OutputSize;
-        float[] dy = Uniform(random, outputLength, 1f);
+        float[] dy = FiniteDifferences.Uniform(random, outputLength, 1f);
         var y = new float[outputLength];
         ulong dropoutSeed = config.DataSeed ^ 0x9E3779B97F4A7C15UL;
 
@@ -477,29 +475,12 @@ public class GraphFiniteDifferenceTests(ITestOutputHelper output)
             }
         }
 
-        void Compare(string what, double analytic, float value, Action<float> set)
-        {
-            double at = Loss();
-            (double fd, double bend) = Central(Loss, set, value, Epsilon, at);
-            (double fdHalf, double bendHalf) = Central(Loss, set, value, Epsilon / 2, at);
-            double tolerance = AbsoluteTolerance + RelativeTolerance * Math.Abs(analytic);
-            statistics.Checked++;
-            // A kink within ε: the quotients depend on ε, or (a kink much closer than ε, which the central
-            // quotients of ε and ε/2 straddle alike) the bend does not halve with the step as a smooth one does.
-            if (!(Math.Abs(fd - fdHalf) <= tolerance / 4) || !(Math.Abs(bend - 2 * bendHalf) <= tolerance / 2)) return;
-            statistics.Usable++;
-            if (Math.Abs(fd) > AbsoluteTolerance) statistics.Significant++;
-            double ratio = Math.Abs(fd - analytic) / tolerance;
-            statistics.WorstRatio = Math.Max(statistics.WorstRatio, double.IsNaN(ratio) ? double.PositiveInfinity : ratio);
-            if (!(ratio <= 1))
-            {
-                mismatches.Add($"d/d {what}: analytic {analytic:G6}, finite difference {fd:G6} (ε/2: {fdHalf:G6}), tolerance {tolerance:G3}");
-            }
-        }
+        void Compare(string what, double analytic, float value, Action<float> set) =>
+            FiniteDifferences.Compare(Loss, what, analytic, value, set, statistics, mismatches);
 
-        foreach (int index in ParameterIndices(table, excluded, random))
+        foreach (int index in FiniteDifferences.ParameterIndices(table, excluded, random, ParameterCoordinates))
         {
-            Compare(ParameterName(table, index), dParameters[index], model.Parameters[index],
+            Compare(FiniteDifferences.ParameterName(table, index), dParameters[index], model.Parameters[index],
                 value => model.EditParameters()[index] = value);
         }
         int[] realInputs = [.. Enumerable.Range(0, input.Length).Where(i => Real(i / inputSize / steps, i / inputSize % steps))];
@@ -517,70 +498,7 @@ public class GraphFiniteDifferenceTests(ITestOutputHelper output)
         return statistics;
     }
 
-    /// <summary>Per-row lengths in [1, T], at least one below T when T &gt; 1 (else the lengths would change nothing).</summary>
-    private static int[] Lengths(Random random, int batch, int steps)
-    {
-        int[] lengths = [.. Enumerable.Range(0, batch).Select(_ => 1 + random.Next(steps))];
-        if (steps > 1 && lengths.All(l => l == steps)) lengths[random.Next(batch)] = 1 + random.Next(steps - 1);
-        return lengths;
-    }
-
-    /// <summary>
-    /// The central quotient (L(x+ε) − L(x−ε)) / (x+ε − (x−ε)), with the step as float32 actually represents it, and
-    /// the bend (L(x+ε) − 2·L(x) + L(x−ε)) / ε: about ε·L'' where L is smooth (so it halves with ε), about the
-    /// jump of L' where a kink lies between x − ε and x + ε (so it does not).
-    /// </summary>
-    private static (double Quotient, double Bend) Central(Func<double> loss, Action<float> set, float value, double epsilon, double at)
-    {
-        float plus = (float)(value + epsilon), minus = (float)(value - epsilon);
-        set(plus);
-        double lossPlus = loss();
-        set(minus);
-        double lossMinus = loss();
-        set(value);
-        double step = ((double)plus - minus) / 2;
-        return ((lossPlus - lossMinus) / (2 * step), (lossPlus - 2 * at + lossMinus) / step);
-    }
-
-    /// <summary>
-    /// <see cref="ParameterCoordinates"/> distinct parameter indices, never an excluded one: one from every tensor
-    /// (in a random order, so that small graphs reach all of theirs), then each from a random tensor, so that a
-    /// bias of four floats is checked as often as a weight of sixty (a wrong term in either is as wrong).
-    /// </summary>
-    private static List<int> ParameterIndices(IReadOnlyList<ParameterInfo> table, HashSet<int> excluded, Random random)
-    {
-        var chosen = new List<int>();
-        List<int[]> pools = [.. table.Select(t => Enumerable.Range(t.Offset, t.Length).Where(i => !excluded.Contains(i)).ToArray()).Where(p => p.Length > 0)];
-        foreach (int[] pool in pools.OrderBy(_ => random.Next()))
-        {
-            if (chosen.Count >= ParameterCoordinates) break;
-            chosen.Add(pool[random.Next(pool.Length)]);
-        }
-        int total = pools.Sum(p => p.Length);
-        while (chosen.Count < Math.Min(ParameterCoordinates, total))
-        {
-            int[] pool = pools[random.Next(pools.Count)];
-            int index = pool[random.Next(pool.Length)];
-            if (!chosen.Contains(index)) chosen.Add(index);
-        }
-        return chosen;
-    }
-
-    private static string ParameterName(IReadOnlyList<ParameterInfo> table, int index)
-    {
-        ParameterInfo info = table.Single(p => index >= p.Offset && index < p.Offset + p.Length);
-        return $"{info.Name}[{index - info.Offset}]";
-    }
-
-    internal static IReadOnlyList<ParameterInfo> ParameterTable(Type type) =>
-        (IReadOnlyList<ParameterInfo>)type.GetProperty("ParameterTable", BindingFlags.Public | BindingFlags.Static)!.GetValue(null)!;
-
-    private static float[] Uniform(Random random, int length, float bound)
-    {
-        var values = new float[length];
-        for (int i = 0; i < values.Length; i++) values[i] = (float)((random.NextDouble() * 2 - 1) * bound);
-        return values;
-    }
+    internal static IReadOnlyList<ParameterInfo> ParameterTable(Type type) => FiniteDifferences.ParameterTable(type);
 
     /// <summary>Compiles every graph not compiled yet in one compilation (one generator run for the whole sweep).</summary>
     private static void CompileAll(IEnumerable<GraphFdConfig> configs) => CompileBodies(configs.Select(c => c.Body));
@@ -589,29 +507,11 @@ public class GraphFiniteDifferenceTests(ITestOutputHelper output)
     {
         List<string> missing = [.. bodies.Where(b => !Compiled.ContainsKey(b)).Distinct(StringComparer.Ordinal)];
         if (missing.Count == 0) return;
-        Assembly assembly = CompileAndLoad(string.Concat(missing.Select(GraphFdConfig.Declaration)));
+        Assembly assembly = FiniteDifferences.CompileAndLoad(string.Concat(missing.Select(GraphFdConfig.Declaration)));
         foreach (string body in missing)
         {
             Compiled.TryAdd(body, assembly.GetType(GraphFdConfig.ClassNameOf(body), throwOnError: true)!);
         }
-    }
-
-    /// <summary>
-    /// <see cref="GeneratorHarness.CompileAndLoad"/> in one pass: the emit reports every diagnostic of the
-    /// compilation, so the separate GetDiagnostics pass (which binds every method a second time) is skipped.
-    /// </summary>
-    private static Assembly CompileAndLoad(string source)
-    {
-        (Microsoft.CodeAnalysis.GeneratorRunResult result, Microsoft.CodeAnalysis.Compilation compilation) = GeneratorHarness.Run(source);
-        Assert.Null(result.Exception);
-        using var image = new MemoryStream();
-        Microsoft.CodeAnalysis.Emit.EmitResult emit = compilation.Emit(image);
-        Assert.True(emit.Success, string.Join("\n", emit.Diagnostics.Take(10)));
-        Assert.Empty(emit.Diagnostics.Where(d => d.Severity == Microsoft.CodeAnalysis.DiagnosticSeverity.Warning && GeneratorHarness.IsGenerated(d.Location)));
-        var context = new System.Runtime.Loader.AssemblyLoadContext(name: null, isCollectible: true);
-        context.Resolving += (_, name) => name.Name == typeof(ISequenceModel).Assembly.GetName().Name ? typeof(ISequenceModel).Assembly : null;
-        image.Position = 0;
-        return context.LoadFromStream(image);
     }
 
     private static Type TypeOf(string body)

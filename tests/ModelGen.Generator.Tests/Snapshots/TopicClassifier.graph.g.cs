@@ -177,7 +177,7 @@ namespace Demo.Text
 
         /// <summary>
         /// A model that is part of a larger one: its parameters and gradients are the <see cref="ParameterCount"/> floats of
-        /// <paramref name="owner"/>'s buffers from <paramref name="offset"/> on (an encoder–decoder model's <c>encoder.*</c>).
+        /// <paramref name="owner"/>'s buffers from <paramref name="offset"/> on (an encoder–decoder model's <c>encoder.*</c> or <c>decoder.*</c>).
         /// </summary>
         public TopicClassifier(global::ModelGen.ModelBuffers owner, int offset) => _buffers = new(owner, offset, ParameterTable, Layout.PackedLength);
 
