@@ -28,20 +28,9 @@ public class GraphReferenceTests
     private const double Absolute = 1e-5, Relative = 1e-5;
     private const double Float32Multiple = 3;
 
-    public static string Directory =>
-        Environment.GetEnvironmentVariable(DirectoryVariable) is { Length: > 0 } custom
-            ? Path.GetFullPath(custom)
-            : Path.Combine(AppContext.BaseDirectory, "graphs");
+    public static string Directory => ReferenceFolder.Resolve(DirectoryVariable, "graphs");
 
-    public static TheoryData<string> Files()
-    {
-        var names = new TheoryData<string>();
-        foreach (string path in System.IO.Directory.EnumerateFiles(Directory, "*.safetensors").Order(StringComparer.Ordinal))
-        {
-            names.Add(Path.GetFileName(path));
-        }
-        return names;
-    }
+    public static TheoryData<string> Files() => ReferenceFolder.Files(Directory);
 
     [Fact]
     [Trait("Category", "GraphReference")]

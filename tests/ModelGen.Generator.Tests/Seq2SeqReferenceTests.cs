@@ -21,20 +21,9 @@ public class Seq2SeqReferenceTests
 {
     public const string DirectoryVariable = "MODELGEN_SEQ2SEQ_REFERENCE_DIR";
 
-    public static string Directory =>
-        Environment.GetEnvironmentVariable(DirectoryVariable) is { Length: > 0 } custom
-            ? Path.GetFullPath(custom)
-            : Path.Combine(AppContext.BaseDirectory, "seq2seq");
+    public static string Directory => ReferenceFolder.Resolve(DirectoryVariable, "seq2seq");
 
-    public static TheoryData<string> Files()
-    {
-        var names = new TheoryData<string>();
-        foreach (string path in System.IO.Directory.EnumerateFiles(Directory, "*.safetensors").Order(StringComparer.Ordinal))
-        {
-            names.Add(Path.GetFileName(path));
-        }
-        return names;
-    }
+    public static TheoryData<string> Files() => ReferenceFolder.Files(Directory);
 
     [Fact]
     [Trait("Category", "Seq2SeqReference")]

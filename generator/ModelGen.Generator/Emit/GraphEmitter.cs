@@ -568,37 +568,19 @@ internal static class GraphEmitter
 
     private static void WriteParameterApi(CodeWriter w, Graph g)
     {
-        w.Line("/// <summary>All parameters, laid out as <see cref=\"ParameterTable\"/> says; reading them changes nothing.</summary>")
-         .Line($"public {Ros}<float> Parameters => _buffers.Parameters;")
-         .Line()
-         .Line("/// <summary>The gradient buffer, laid out like <see cref=\"Parameters\"/>; <c>Backward</c> adds to it.</summary>")
-         .Line($"public {Sp}<float> Gradients => _buffers.Gradients;")
-         .Line()
-         .Line($"/// <inheritdoc cref=\"{Rt}ModelBuffers.EditParameters\"/>")
-         .Line($"public {Sp}<float> EditParameters() => _buffers.EditParameters();")
-         .Line()
-         .Line($"/// <inheritdoc cref=\"{Rt}ModelBuffers.MarkParametersChanged\"/>")
-         .Line("public void MarkParametersChanged() => _buffers.MarkParametersChanged();")
-         .Line()
-         .Line("/// <summary>Sets every gradient to zero.</summary>")
-         .Line("public void ZeroGradients() => _buffers.Gradients.Clear();")
-         .Line()
-         .Line($"int {Rt}ITrainableModel.ParameterCount => ParameterCount;")
-         .Line()
-         .Line($"int {Rt}ISequenceModel.OutputSize => OutputSize;")
+        BufferMembers.WriteParameterAccess(w);
+        w.Line($"int {Rt}ISequenceModel.OutputSize => OutputSize;")
          .Line()
          .Line($"int {Rt}ISequenceModel.RecurrentStateSize => RecurrentStateSize;")
          .Line()
          .Line($"bool {Rt}ISequenceModel.OutputPerStep => {Bool(!g.ReducesTime)};")
-         .Line()
-         ;
+         .Line();
         if (g.Attention is null)
         {
             w.Line(g.Tokens ? $"int {Rt}ITokenSequenceModel.VocabularySize => VocabularySize;" : $"int {Rt}IFeatureSequenceModel.InputSize => InputSize;")
              .Line();
         }
-        w
-         .Line("/// <summary>Restarts the dropout masks' generator: the same seed gives the same masks in the same training forwards.</summary>")
+        w.Line("/// <summary>Restarts the dropout masks' generator: the same seed gives the same masks in the same training forwards.</summary>")
          .Line($"public void SeedDropout(ulong seed) => _dropoutRandom = new {Rt}SplitMix64(seed);")
          .Line();
         if (g.Tokens && g.Attention is null) w.Line($"int {Rt}ITokenSequenceModel.PaddingIdx => {Lit(((EmbeddingModule)g.Modules[0]).PaddingIdx)};").Line();
@@ -637,25 +619,8 @@ internal static class GraphEmitter
         }
         w.Close().Line();
 
-        w.Line("/// <summary>Loads a PyTorch <c>state_dict</c> saved as safetensors, matched by name; see <see cref=\"global::ModelGen.ModelBuffers.Load\"/>.</summary>")
-         .Open($"public {Rt}LoadResult LoadSafetensors(string path, {Rt}LoadOptions? options = null)")
-         .Line("using global::System.IO.FileStream stream = global::System.IO.File.OpenRead(path);")
-         .Line("return LoadSafetensors(stream, options);")
-         .Close().Line()
-         .Line("/// <summary>Loads a PyTorch <c>state_dict</c> saved as safetensors, matched by name; see <see cref=\"global::ModelGen.ModelBuffers.Load\"/>.</summary>")
-         .Line($"public {Rt}LoadResult LoadSafetensors(global::System.IO.Stream stream, {Rt}LoadOptions? options = null) =>")
-         .Line($"    _buffers.Load(stream, options ?? new {Rt}LoadOptions());")
-         .Line()
-         .Line("/// <summary>Saves every parameter under its <c>state_dict</c> name, as PyTorch's <c>save_file(model.state_dict())</c> would.</summary>")
-         .Open("public void SaveSafetensors(string path)")
-         .Line("using global::System.IO.FileStream stream = global::System.IO.File.Create(path);")
-         .Line("SaveSafetensors(stream);")
-         .Close().Line()
-         .Line("/// <summary>Saves every parameter under its <c>state_dict</c> name.</summary>")
-         .Line("public void SaveSafetensors(global::System.IO.Stream stream) =>")
-         .Line($"    _buffers.Save(stream, [new(\"modelgen.format\", \"modelgen-graph-1\"), new(\"modelgen.model\", \"{g.Spec.FullName}\")]);")
-         .Line()
-         .Line("/// <summary>The modules as PyTorch prints a module: <c>Name(\\n  (embed): Embedding(…)\\n  …)</c>.</summary>")
+        BufferMembers.WriteSafetensors(w, "modelgen-graph-1", g.Spec.FullName);
+        w.Line("/// <summary>The modules as PyTorch prints a module: <c>Name(\\n  (embed): Embedding(…)\\n  …)</c>.</summary>")
          .Line("public override string ToString() =>")
          .Line($"    \"{g.Spec.TypeName.TrimStart('@')}(\\n\"");
         foreach (ModuleSpec m in g.Modules) w.Line($"    + \"  ({m.Name}): \" + {m.Property} + \"\\n\"");

@@ -123,7 +123,7 @@ namespace Demo.Spelling
             Decoder.SeedDropout(new global::ModelGen.SplitMix64(seed).Next());
         }
 
-        /// <summary>Loads a PyTorch <c>state_dict</c> (<c>encoder.*</c>, <c>decoder.*</c>) saved as safetensors; see <see cref="global::ModelGen.ModelBuffers.Load"/>.</summary>
+        /// <summary>Loads a PyTorch <c>state_dict</c> saved as safetensors, matched by name; see <see cref="global::ModelGen.ModelBuffers.Load"/>.</summary>
         public global::ModelGen.LoadResult LoadSafetensors(string path, global::ModelGen.LoadOptions? options = null)
         {
             using global::System.IO.FileStream stream = global::System.IO.File.OpenRead(path);
