@@ -85,4 +85,26 @@ public class GraphCallSiteShapeTests
         tagger.Forward(new float[2 * 5 * 8], 2, new float[2 * 5 * 3], [5, 4]);
         tagger.Step(new float[8], new float[3]);
         """);
+    /// <remarks>
+    /// An encoder–decoder's logits are <c>[B, Tt, V]</c>, Tt from the target tokens, and its attention weights
+    /// <c>[B, Tt, Ts]</c>, Ts from the source tokens.
+    /// </remarks>
+    [Fact]
+    public Task Seq2seq_logits_and_attention_follow_the_source_and_target_steps() =>
+        new AnalyzerTest<TensorShapeAnalyzer>(
+            "using System;\nusing ModelGen;\n" + Seq2SeqDiagnosticTests.Encoder + "\n" + Seq2SeqDiagnosticTests.LuongDecoder + "\n"
+            + "[Seq2SeqModel(typeof(Encoder), typeof(Decoder))]\npublic partial class Speller;\n" + """
+            public static class Use
+            {
+                public static void Run(Speller model)
+                {
+                    model.Forward(new int[2 * 6], new int[2 * 5], 2, {|#0:new float[2 * 5 * 39]|});
+                    model.Forward(new int[2 * 6], new int[2 * 5], 2, new float[2 * 5 * 40], attention: {|#1:new float[2 * 5 * 5]|});
+                }
+            }
+            """,
+            [
+                Mismatch(0, "logits", "Speller.Forward", 390, "[B, Tt, 40]", "[2, 5, 40] = 400 floats with B = 2 from 'batchSize' and Tt = 5 from 'target'"),
+                Mismatch(1, "attention", "Speller.Forward", 50, "[B, Tt, Ts]", "[2, 5, 6] = 60 floats with B = 2 from 'batchSize', Tt = 5 from 'target' and Ts = 6 from 'source', or an empty span"),
+            ]) { CompilerDiagnostics = CompilerDiagnostics.None }.RunAsync();
 }

@@ -155,7 +155,12 @@ public sealed class TensorShapeAnalyzer : DiagnosticAnalyzer
                 var origins = used.Select(symbol => known.TryGetValue(symbol, out long value)
                     ? $"{symbol} = {Lit(value)} from '{sources[symbol]}'"
                     : $"{symbol} = {Lit(products[symbol])} from '{productSources[symbol]}'").ToList();
-                if (origins.Count > 0) need += " with " + string.Join(" and ", origins);
+                // "B = 2 from 'batchSize'", "… and T = 5 from 'tokens'", "…, Tt = 5 from 'target' and Ts = 6 from 'source'".
+                if (origins.Count > 0)
+                {
+                    need += " with " + (origins.Count == 1 ? origins[0]
+                        : string.Join(", ", origins.Take(origins.Count - 1)) + " and " + origins[origins.Count - 1]);
+                }
                 if (parameter.AllowEmpty) need += ", or an empty span";
                 context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.ShapeMismatch, LocationOf(argument),
                     parameter.Name, methodName, Lit(length), parameter.Shape, need, parameter.Units));

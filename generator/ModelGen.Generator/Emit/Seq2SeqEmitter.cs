@@ -192,10 +192,10 @@ internal static class Seq2SeqEmitter
              .Line($"    [{Rt}TensorShape(\"[B, Ts]\", BatchParameter = \"batchSize\")] {Ros}<int> source,")
              .Line($"    [{Rt}TensorShape(\"[B, Tt]\", BatchParameter = \"batchSize\")] {Ros}<int> target,")
              .Line("    int batchSize,")
-             .Line($"    {Sp}<float> logits,")
+             .Line($"    [{Rt}TensorShape(\"[B, Tt, {Lit(s.TargetVocabulary)}]\", BatchParameter = \"batchSize\")] {Sp}<float> logits,")
              .Line($"    [{Rt}TensorShape(\"[B]\", BatchParameter = \"batchSize\", AllowEmpty = true)] {Ros}<int> sourceLengths = default,")
              .Line($"    [{Rt}TensorShape(\"[B]\", BatchParameter = \"batchSize\", AllowEmpty = true)] {Ros}<int> targetLengths = default,")
-             .Line($"    {Sp}<float> attention = default)")
+             .Line($"    [{Rt}TensorShape(\"[B, Tt, Ts]\", BatchParameter = \"batchSize\", AllowEmpty = true)] {Sp}<float> attention = default)")
              .Open()
              .Line("var a = Check(source, target, batchSize, logits, sourceLengths, targetLengths, attention, training: " + (training ? "true" : "false") + ");");
             if (training) w.Line("_trained = null;");

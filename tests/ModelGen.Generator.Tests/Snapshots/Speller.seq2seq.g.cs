@@ -165,10 +165,10 @@ namespace Demo.Spelling
             [global::ModelGen.TensorShape("[B, Ts]", BatchParameter = "batchSize")] global::System.ReadOnlySpan<int> source,
             [global::ModelGen.TensorShape("[B, Tt]", BatchParameter = "batchSize")] global::System.ReadOnlySpan<int> target,
             int batchSize,
-            global::System.Span<float> logits,
+            [global::ModelGen.TensorShape("[B, Tt, 40]", BatchParameter = "batchSize")] global::System.Span<float> logits,
             [global::ModelGen.TensorShape("[B]", BatchParameter = "batchSize", AllowEmpty = true)] global::System.ReadOnlySpan<int> sourceLengths = default,
             [global::ModelGen.TensorShape("[B]", BatchParameter = "batchSize", AllowEmpty = true)] global::System.ReadOnlySpan<int> targetLengths = default,
-            global::System.Span<float> attention = default)
+            [global::ModelGen.TensorShape("[B, Tt, Ts]", BatchParameter = "batchSize", AllowEmpty = true)] global::System.Span<float> attention = default)
         {
             var a = Check(source, target, batchSize, logits, sourceLengths, targetLengths, attention, training: false);
             global::System.Span<float> arena = _buffers.InferenceArena(a.Length);
@@ -195,10 +195,10 @@ namespace Demo.Spelling
             [global::ModelGen.TensorShape("[B, Ts]", BatchParameter = "batchSize")] global::System.ReadOnlySpan<int> source,
             [global::ModelGen.TensorShape("[B, Tt]", BatchParameter = "batchSize")] global::System.ReadOnlySpan<int> target,
             int batchSize,
-            global::System.Span<float> logits,
+            [global::ModelGen.TensorShape("[B, Tt, 40]", BatchParameter = "batchSize")] global::System.Span<float> logits,
             [global::ModelGen.TensorShape("[B]", BatchParameter = "batchSize", AllowEmpty = true)] global::System.ReadOnlySpan<int> sourceLengths = default,
             [global::ModelGen.TensorShape("[B]", BatchParameter = "batchSize", AllowEmpty = true)] global::System.ReadOnlySpan<int> targetLengths = default,
-            global::System.Span<float> attention = default)
+            [global::ModelGen.TensorShape("[B, Tt, Ts]", BatchParameter = "batchSize", AllowEmpty = true)] global::System.Span<float> attention = default)
         {
             var a = Check(source, target, batchSize, logits, sourceLengths, targetLengths, attention, training: true);
             _trained = null;
