@@ -36,21 +36,21 @@ internal static class Activations
     {
         Vector<float> clamped = Vector.Min(Vector.Max(x, new Vector<float>(-ClampBound)), new Vector<float>(ClampBound));
         Vector<float> x2 = clamped * clamped;
-        Vector<float> p = Vector.FusedMultiplyAdd(x2, new Vector<float>(A13), new Vector<float>(A11));
-        p = Vector.FusedMultiplyAdd(x2, p, new Vector<float>(A9));
-        p = Vector.FusedMultiplyAdd(x2, p, new Vector<float>(A7));
-        p = Vector.FusedMultiplyAdd(x2, p, new Vector<float>(A5));
-        p = Vector.FusedMultiplyAdd(x2, p, new Vector<float>(A3));
-        p = Vector.FusedMultiplyAdd(x2, p, new Vector<float>(A1));
+        Vector<float> p = MultiplyAdd.Of(x2, new Vector<float>(A13), new Vector<float>(A11));
+        p = MultiplyAdd.Of(x2, p, new Vector<float>(A9));
+        p = MultiplyAdd.Of(x2, p, new Vector<float>(A7));
+        p = MultiplyAdd.Of(x2, p, new Vector<float>(A5));
+        p = MultiplyAdd.Of(x2, p, new Vector<float>(A3));
+        p = MultiplyAdd.Of(x2, p, new Vector<float>(A1));
         p *= clamped;
-        Vector<float> q = Vector.FusedMultiplyAdd(x2, new Vector<float>(B6), new Vector<float>(B4));
-        q = Vector.FusedMultiplyAdd(x2, q, new Vector<float>(B2));
-        q = Vector.FusedMultiplyAdd(x2, q, new Vector<float>(B0));
+        Vector<float> q = MultiplyAdd.Of(x2, new Vector<float>(B6), new Vector<float>(B4));
+        q = MultiplyAdd.Of(x2, q, new Vector<float>(B2));
+        q = MultiplyAdd.Of(x2, q, new Vector<float>(B0));
         Vector<int> small = Vector.LessThan(Vector.Abs(x), new Vector<float>(LinearBound));
         return Vector.ConditionalSelect(Vector.AsVectorSingle(small), x, p / q);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector<float> Sigmoid(Vector<float> x) =>
-        Vector.FusedMultiplyAdd(Tanh(x * new Vector<float>(0.5f)), new Vector<float>(0.5f), new Vector<float>(0.5f));
+        MultiplyAdd.Of(Tanh(x * new Vector<float>(0.5f)), new Vector<float>(0.5f), new Vector<float>(0.5f));
 }

@@ -40,10 +40,10 @@ internal static class Backprop
             Span<Vector<float>> yv = MemoryMarshal.Cast<float, Vector<float>>(y);
             ReadOnlySpan<Vector<float>> xv = MemoryMarshal.Cast<float, Vector<float>>(x);
             var av = new Vector<float>(a);
-            for (int i = 0; i < yv.Length; i++) yv[i] = Vector.FusedMultiplyAdd(av, xv[i], yv[i]);
+            for (int i = 0; i < yv.Length; i++) yv[i] = MultiplyAdd.Of(av, xv[i], yv[i]);
             k = yv.Length * Vector<float>.Count;
         }
-        for (; k < y.Length; k++) y[k] = MathF.FusedMultiplyAdd(a, x[k], y[k]);
+        for (; k < y.Length; k++) y[k] = MultiplyAdd.Of(a, x[k], y[k]);
     }
 
     /// <summary><c>y += x</c>.</summary>

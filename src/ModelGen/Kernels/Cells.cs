@@ -96,7 +96,7 @@ internal readonly struct LstmCell : ICell
             Vector<float> f = Activations.Sigmoid(Mem.Load(ref xg, gates + v) + Mem.Load(ref hg, gates + v));
             Vector<float> g = Activations.Tanh(Mem.Load(ref xg, gates + 2 * v) + Mem.Load(ref hg, gates + 2 * v));
             Vector<float> o = Activations.Sigmoid(Mem.Load(ref xg, gates + 3 * v) + Mem.Load(ref hg, gates + 3 * v));
-            Vector<float> cNew = Subnormals.Flush(Vector.FusedMultiplyAdd(f, Mem.Load(ref c, units), i * g));
+            Vector<float> cNew = Subnormals.Flush(MultiplyAdd.Of(f, Mem.Load(ref c, units), i * g));
             cNew.StoreUnsafe(ref c, (nuint)units);
             Subnormals.Flush(o * Activations.Tanh(cNew)).StoreUnsafe(ref h, (nuint)units);
             if (TCache.Enabled)
@@ -157,8 +157,8 @@ internal readonly struct GruCell : ICell
             Vector<float> r = Activations.Sigmoid(Mem.Load(ref xg, gates) + Mem.Load(ref hg, gates));
             Vector<float> z = Activations.Sigmoid(Mem.Load(ref xg, gates + v) + Mem.Load(ref hg, gates + v));
             Vector<float> hn = Mem.Load(ref hg, gates + 2 * v);
-            Vector<float> n = Activations.Tanh(Vector.FusedMultiplyAdd(r, hn, Mem.Load(ref xg, gates + 2 * v)));
-            Subnormals.Flush(Vector.FusedMultiplyAdd(z, Mem.Load(ref h, units) - n, n)).StoreUnsafe(ref h, (nuint)units);
+            Vector<float> n = Activations.Tanh(MultiplyAdd.Of(r, hn, Mem.Load(ref xg, gates + 2 * v)));
+            Subnormals.Flush(MultiplyAdd.Of(z, Mem.Load(ref h, units) - n, n)).StoreUnsafe(ref h, (nuint)units);
             if (TCache.Enabled)
             {
                 r.StoreUnsafe(ref gateCache, (nuint)units);

@@ -107,16 +107,16 @@ internal static class Packed
             {
                 var xk = new Vector<float>(Unsafe.Add(ref x, k));
                 ref float wk = ref Unsafe.Add(ref wt, k * tileVectors * v);
-                a0 = Vector.FusedMultiplyAdd(Mem.Load(ref wk, 0), xk, a0);
-                a1 = Vector.FusedMultiplyAdd(Mem.Load(ref wk, v), xk, a1);
-                a2 = Vector.FusedMultiplyAdd(Mem.Load(ref wk, 2 * v), xk, a2);
-                a3 = Vector.FusedMultiplyAdd(Mem.Load(ref wk, 3 * v), xk, a3);
-                a4 = Vector.FusedMultiplyAdd(Mem.Load(ref wk, 4 * v), xk, a4);
-                a5 = Vector.FusedMultiplyAdd(Mem.Load(ref wk, 5 * v), xk, a5);
+                a0 = MultiplyAdd.Of(Mem.Load(ref wk, 0), xk, a0);
+                a1 = MultiplyAdd.Of(Mem.Load(ref wk, v), xk, a1);
+                a2 = MultiplyAdd.Of(Mem.Load(ref wk, 2 * v), xk, a2);
+                a3 = MultiplyAdd.Of(Mem.Load(ref wk, 3 * v), xk, a3);
+                a4 = MultiplyAdd.Of(Mem.Load(ref wk, 4 * v), xk, a4);
+                a5 = MultiplyAdd.Of(Mem.Load(ref wk, 5 * v), xk, a5);
                 if (tileVectors == 8)
                 {
-                    a6 = Vector.FusedMultiplyAdd(Mem.Load(ref wk, 6 * v), xk, a6);
-                    a7 = Vector.FusedMultiplyAdd(Mem.Load(ref wk, 7 * v), xk, a7);
+                    a6 = MultiplyAdd.Of(Mem.Load(ref wk, 6 * v), xk, a6);
+                    a7 = MultiplyAdd.Of(Mem.Load(ref wk, 7 * v), xk, a7);
                 }
             }
             ref float yt = ref Unsafe.Add(ref y, tileStart);

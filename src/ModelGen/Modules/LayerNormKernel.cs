@@ -72,7 +72,7 @@ public static class LayerNormKernel<TSpec> where TSpec : struct, ILayerNormSpec
             for (; i <= n - v; i += v)
             {
                 Vector<float> h = (new Vector<float>(x[i..]) - m) * s;
-                if (HasBias) h = Vector.FusedMultiplyAdd(h, new Vector<float>(weight[i..]), new Vector<float>(bias[i..]));
+                if (HasBias) h = MultiplyAdd.Of(h, new Vector<float>(weight[i..]), new Vector<float>(bias[i..]));
                 else if (HasWeight) h *= new Vector<float>(weight[i..]);
                 h.CopyTo(y[i..]);
             }
@@ -80,7 +80,7 @@ public static class LayerNormKernel<TSpec> where TSpec : struct, ILayerNormSpec
         for (; i < n; i++)
         {
             float h = (x[i] - mean) * rstd;
-            if (HasBias) h = MathF.FusedMultiplyAdd(h, weight[i], bias[i]);
+            if (HasBias) h = MultiplyAdd.Of(h, weight[i], bias[i]);
             else if (HasWeight) h *= weight[i];
             y[i] = h;
         }
@@ -181,7 +181,7 @@ public static class LayerNormKernel<TSpec> where TSpec : struct, ILayerNormSpec
         float g = dy[i];
         if (HasWeight)
         {
-            dWeight[i] = MathF.FusedMultiplyAdd(dy[i], xhat, dWeight[i]);
+            dWeight[i] = MultiplyAdd.Of(dy[i], xhat, dWeight[i]);
             g *= weight[i];
         }
         if (HasBias) dBias[i] += dy[i];

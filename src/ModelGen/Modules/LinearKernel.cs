@@ -16,8 +16,9 @@ namespace ModelGen.Kernels;
 /// <code>packed[p·2·V·In + (k·width + j)·V + lane] = W[(2p + j)·V + lane, k]   (width = 2, or 1 for a last odd block)</code>
 /// <para>followed by b padded to whole blocks. Units past Out pad with zeros. The forward keeps a tile of
 /// 4 rows × 2 blocks (8 vector accumulators) in registers while it streams one pair's weights once per 4 rows:
-/// broadcast x[r, k], FMA, no horizontal sums. Each output is <c>b[o]</c> followed by one fused multiply-add per
-/// k in increasing k, so it is the same float, bit for bit, for every vector width, row grouping and lane.</para>
+/// broadcast x[r, k], multiply-add, no horizontal sums. Each output is <c>b[o]</c> followed by one multiply-add per
+/// k in increasing k (<see cref="MultiplyAdd"/>: fused where the CPU has FMA), so it is the same float, bit for bit,
+/// for every vector width, row grouping and lane.</para>
 /// <para>Weights are flushed of subnormals when packed, and each group of input rows is copied, flushed, into
 /// the scratch (see <see cref="Subnormals"/>), so the arithmetic never meets a subnormal operand.</para>
 /// </remarks>
@@ -119,13 +120,13 @@ public static class LinearKernel<TSpec> where TSpec : struct, ILinearSpec
             ref float wk = ref Unsafe.Add(ref w, k * 2 * v);
             Vector<float> w0 = Mem.Load(ref wk, 0), w1 = Mem.Load(ref wk, v);
             var s = new Vector<float>(Unsafe.Add(ref x, k));
-            a00 = Vector.FusedMultiplyAdd(w0, s, a00); a01 = Vector.FusedMultiplyAdd(w1, s, a01);
+            a00 = MultiplyAdd.Of(w0, s, a00); a01 = MultiplyAdd.Of(w1, s, a01);
             s = new Vector<float>(Unsafe.Add(ref x1, k));
-            a10 = Vector.FusedMultiplyAdd(w0, s, a10); a11 = Vector.FusedMultiplyAdd(w1, s, a11);
+            a10 = MultiplyAdd.Of(w0, s, a10); a11 = MultiplyAdd.Of(w1, s, a11);
             s = new Vector<float>(Unsafe.Add(ref x2, k));
-            a20 = Vector.FusedMultiplyAdd(w0, s, a20); a21 = Vector.FusedMultiplyAdd(w1, s, a21);
+            a20 = MultiplyAdd.Of(w0, s, a20); a21 = MultiplyAdd.Of(w1, s, a21);
             s = new Vector<float>(Unsafe.Add(ref x3, k));
-            a30 = Vector.FusedMultiplyAdd(w0, s, a30); a31 = Vector.FusedMultiplyAdd(w1, s, a31);
+            a30 = MultiplyAdd.Of(w0, s, a30); a31 = MultiplyAdd.Of(w1, s, a31);
         }
         Store(a00, output, row, column); Store(a01, output, row, column + v);
         Store(a10, output, row + 1, column); Store(a11, output, row + 1, column + v);
@@ -144,10 +145,10 @@ public static class LinearKernel<TSpec> where TSpec : struct, ILinearSpec
         for (int k = 0; k < inF; k++)
         {
             Vector<float> w0 = Mem.Load(ref w, k * v);
-            a0 = Vector.FusedMultiplyAdd(w0, new Vector<float>(Unsafe.Add(ref x, k)), a0);
-            a1 = Vector.FusedMultiplyAdd(w0, new Vector<float>(Unsafe.Add(ref x1, k)), a1);
-            a2 = Vector.FusedMultiplyAdd(w0, new Vector<float>(Unsafe.Add(ref x2, k)), a2);
-            a3 = Vector.FusedMultiplyAdd(w0, new Vector<float>(Unsafe.Add(ref x3, k)), a3);
+            a0 = MultiplyAdd.Of(w0, new Vector<float>(Unsafe.Add(ref x, k)), a0);
+            a1 = MultiplyAdd.Of(w0, new Vector<float>(Unsafe.Add(ref x1, k)), a1);
+            a2 = MultiplyAdd.Of(w0, new Vector<float>(Unsafe.Add(ref x2, k)), a2);
+            a3 = MultiplyAdd.Of(w0, new Vector<float>(Unsafe.Add(ref x3, k)), a3);
         }
         Store(a0, output, row, column); Store(a1, output, row + 1, column);
         Store(a2, output, row + 2, column); Store(a3, output, row + 3, column);
@@ -162,8 +163,8 @@ public static class LinearKernel<TSpec> where TSpec : struct, ILinearSpec
         {
             ref float wk = ref Unsafe.Add(ref w, k * 2 * v);
             var s = new Vector<float>(Unsafe.Add(ref x, k));
-            a0 = Vector.FusedMultiplyAdd(Mem.Load(ref wk, 0), s, a0);
-            a1 = Vector.FusedMultiplyAdd(Mem.Load(ref wk, v), s, a1);
+            a0 = MultiplyAdd.Of(Mem.Load(ref wk, 0), s, a0);
+            a1 = MultiplyAdd.Of(Mem.Load(ref wk, v), s, a1);
         }
         Store(a0, output, row, column); Store(a1, output, row, column + v);
     }
@@ -175,7 +176,7 @@ public static class LinearKernel<TSpec> where TSpec : struct, ILinearSpec
         Vector<float> a0 = b0;
         for (int k = 0; k < inF; k++)
         {
-            a0 = Vector.FusedMultiplyAdd(Mem.Load(ref w, k * v), new Vector<float>(Unsafe.Add(ref x, k)), a0);
+            a0 = MultiplyAdd.Of(Mem.Load(ref w, k * v), new Vector<float>(Unsafe.Add(ref x, k)), a0);
         }
         Store(a0, output, row, column);
     }
@@ -252,20 +253,20 @@ public static class LinearKernel<TSpec> where TSpec : struct, ILinearSpec
                 for (; i <= n - v; i += v)
                 {
                     Vector<float> acc = new(y[i..]);
-                    acc = Vector.FusedMultiplyAdd(v0, new Vector<float>(m0[i..]), acc);
-                    acc = Vector.FusedMultiplyAdd(v1, new Vector<float>(m1[i..]), acc);
-                    acc = Vector.FusedMultiplyAdd(v2, new Vector<float>(m2[i..]), acc);
-                    acc = Vector.FusedMultiplyAdd(v3, new Vector<float>(m3[i..]), acc);
+                    acc = MultiplyAdd.Of(v0, new Vector<float>(m0[i..]), acc);
+                    acc = MultiplyAdd.Of(v1, new Vector<float>(m1[i..]), acc);
+                    acc = MultiplyAdd.Of(v2, new Vector<float>(m2[i..]), acc);
+                    acc = MultiplyAdd.Of(v3, new Vector<float>(m3[i..]), acc);
                     acc.CopyTo(y[i..]);
                 }
             }
             for (; i < n; i++)
             {
                 float acc = y[i];
-                acc = MathF.FusedMultiplyAdd(c0, m0[i], acc);
-                acc = MathF.FusedMultiplyAdd(c1, m1[i], acc);
-                acc = MathF.FusedMultiplyAdd(c2, m2[i], acc);
-                acc = MathF.FusedMultiplyAdd(c3, m3[i], acc);
+                acc = MultiplyAdd.Of(c0, m0[i], acc);
+                acc = MultiplyAdd.Of(c1, m1[i], acc);
+                acc = MultiplyAdd.Of(c2, m2[i], acc);
+                acc = MultiplyAdd.Of(c3, m3[i], acc);
                 y[i] = acc;
             }
         }

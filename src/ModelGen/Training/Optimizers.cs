@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.InteropServices;
+using ModelGen.Kernels;
 
 namespace ModelGen;
 
@@ -219,14 +220,14 @@ public sealed class Sgd : Optimizer
         for (int i = 0; i < parameters.Length; i++)
         {
             float g = gradients[i];
-            if (WeightDecay != 0) g = MathF.FusedMultiplyAdd(WeightDecay, parameters[i], g);
+            if (WeightDecay != 0) g = MultiplyAdd.Of(WeightDecay, parameters[i], g);
             if (Momentum != 0)
             {
-                float buffer = step == 1 ? g : MathF.FusedMultiplyAdd(Momentum, _momentumBuffer[i], (1 - Dampening) * g);
+                float buffer = step == 1 ? g : MultiplyAdd.Of(Momentum, _momentumBuffer[i], (1 - Dampening) * g);
                 _momentumBuffer[i] = buffer;
-                g = Nesterov ? MathF.FusedMultiplyAdd(Momentum, buffer, g) : buffer;
+                g = Nesterov ? MultiplyAdd.Of(Momentum, buffer, g) : buffer;
             }
-            parameters[i] = MathF.FusedMultiplyAdd(-LearningRate, g, parameters[i]);
+            parameters[i] = MultiplyAdd.Of(-LearningRate, g, parameters[i]);
         }
     }
 
@@ -310,9 +311,9 @@ public class Adam : Optimizer
         Vector<float> v, float stepSize, float correction2Sqrt, float decay, float coupledDecay)
     {
         p *= new Vector<float>(decay);
-        g = Vector.FusedMultiplyAdd(new Vector<float>(coupledDecay), p, g);
-        m = Vector.FusedMultiplyAdd(new Vector<float>(1 - Beta1), g - m, m);   // lerp, as PyTorch
-        v = Vector.FusedMultiplyAdd(new Vector<float>(Beta2), v, new Vector<float>(1 - Beta2) * g * g);
+        g = MultiplyAdd.Of(new Vector<float>(coupledDecay), p, g);
+        m = MultiplyAdd.Of(new Vector<float>(1 - Beta1), g - m, m);   // lerp, as PyTorch
+        v = MultiplyAdd.Of(new Vector<float>(Beta2), v, new Vector<float>(1 - Beta2) * g * g);
         Vector<float> denominator = Vector.SquareRoot(v) / new Vector<float>(correction2Sqrt) + new Vector<float>(Epsilon);
         return (p - new Vector<float>(stepSize) * m / denominator, m, v);
     }

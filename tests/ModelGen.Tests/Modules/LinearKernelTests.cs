@@ -63,19 +63,20 @@ public class LinearKernelTests
                 return 1.01 * inF * ModuleTestSupport.U * magnitude;
             }, $"{typeof(TSpec).Name} y (rows {rows})");
 
-            // The documented order of operations: b, then one fused multiply-add per k. Bit-identical, so the
-            // result cannot depend on the vector width, the tile a row falls in, or a unit's lane.
+            // The documented order of operations: b, then one multiply-add per k (fused where the CPU has FMA, as
+            // the kernel's). Bit-identical, so the result cannot depend on the vector width, the tile a row falls in,
+            // or a unit's lane.
             var chain = new float[rows * outF];
             for (int r = 0; r < rows; r++)
             {
                 for (int o = 0; o < outF; o++)
                 {
                     float sum = TSpec.Bias ? b[o] : 0f;
-                    for (int k = 0; k < inF; k++) sum = MathF.FusedMultiplyAdd(w[o * inF + k], x[r * inF + k], sum);
+                    for (int k = 0; k < inF; k++) sum = ModelGen.Kernels.MultiplyAdd.Of(w[o * inF + k], x[r * inF + k], sum);
                     chain[r * outF + o] = sum;
                 }
             }
-            TestHelpers.AssertBitEqual(chain, y, $"{typeof(TSpec).Name} y (rows {rows}) vs the FMA chain");
+            TestHelpers.AssertBitEqual(chain, y, $"{typeof(TSpec).Name} y (rows {rows}) vs the multiply-add chain");
         }
     }
 
