@@ -1,3 +1,7 @@
+using System.Numerics;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
 namespace ModelGen.Kernels;
 
 /// <summary>
@@ -157,10 +161,7 @@ public static class AttentionKernel<TSpec> where TSpec : struct, IAttentionSpec
             Span<float> key = keys.Slice(step * width, width);
             for (int i = 0; i < width; i++)
             {
-                float sum = IsAdditive ? parameters[UaBias + i] : 0f;
-                ReadOnlySpan<float> w = weight.Slice(i * k, k);
-                for (int j = 0; j < k; j++) sum += w[j] * m[j];
-                key[i] = sum;
+                key[i] = (IsAdditive ? parameters[UaBias + i] : 0f) + Dot(weight.Slice(i * k, k), m);
             }
         }
     }
@@ -238,27 +239,16 @@ public static class AttentionKernel<TSpec> where TSpec : struct, IAttentionSpec
             }
             else
             {
-                for (int i = 0; i < a; i++)
-                {
-                    float sum = parameters[WaBias + i];
-                    ReadOnlySpan<float> wa = parameters.Slice(i * q, q);
-                    for (int j = 0; j < q; j++) sum += wa[j] * qr[j];
-                    projectedQuery[i] = sum;
-                }
+                for (int i = 0; i < a; i++) projectedQuery[i] = parameters[WaBias + i] + Dot(parameters.Slice(i * q, q), qr);
                 ReadOnlySpan<float> kb = keys.Slice(b * ts * a, ts * a);
                 ReadOnlySpan<float> va = parameters.Slice(VaWeight, a);
                 float vaBias = parameters[VaBias];
                 for (int s = 0; s < length; s++)
                 {
-                    ReadOnlySpan<float> key = kb.Slice(s * a, a);
-                    float score = vaBias;
-                    for (int i = 0; i < a; i++)
-                    {
-                        float t = MathF.Tanh(projectedQuery[i] + key[i]);
-                        if (TCache.Enabled) record[(r * ts + s) * a + i] = t;
-                        score += va[i] * t;
-                    }
-                    w[s] = score;
+                    // tanh(Wa q + Ua k) of every hidden unit (kept for backward in training), then Va · it.
+                    Span<float> t = TCache.Enabled ? record.Slice((r * ts + s) * a, a) : scratch.Slice(a, a);
+                    TanhOfSum(projectedQuery, kb.Slice(s * a, a), t);
+                    w[s] = vaBias + Dot(va, t);
                 }
             }
 
@@ -373,13 +363,7 @@ public static class AttentionKernel<TSpec> where TSpec : struct, IAttentionSpec
                         ReadOnlySpan<float> t = record.Slice((r * ts + s) * a, a);
                         Span<float> dKey = dKeys.Slice(s * a, a);
                         dParameters[VaBias] += ds;
-                        for (int i = 0; i < a; i++)
-                        {
-                            dVa[i] += ds * t[i];
-                            float dPre = ds * va[i] * (1f - t[i] * t[i]);
-                            dProjected[i] += dPre;
-                            dKey[i] += dPre;
-                        }
+                        AdditiveScoreBackward(ds, va, t, dVa, dProjected, dKey);
                     }
                     // Wa: ∂Wa += dProjected ⊗ q, ∂Wa.bias += dProjected, ∂q += Waᵀ dProjected.
                     for (int i = 0; i < a; i++)
@@ -410,17 +394,84 @@ public static class AttentionKernel<TSpec> where TSpec : struct, IAttentionSpec
         }
     }
 
-    /// <summary>Σ_i x[i]·y[i], in float, in increasing i.</summary>
+    /// <summary>
+    /// Σ_i x[i]·y[i] in one fixed order on every machine: four partial sums (i mod 4, by 128-bit vectors of plain
+    /// multiplies and adds), added as (s₀ + s₁) + (s₂ + s₃), then the last x.Length mod 4 terms in increasing i.
+    /// The order does not depend on <see cref="Vector{T}.Count"/>, so neither does the result.
+    /// </summary>
     private static float Dot(ReadOnlySpan<float> x, ReadOnlySpan<float> y)
     {
+        y = y[..x.Length];
+        int n = x.Length, i = 0;
         float sum = 0f;
-        for (int i = 0; i < x.Length; i++) sum += x[i] * y[i];
+        if (n >= 4)
+        {
+            ref float xs = ref MemoryMarshal.GetReference(x), ys = ref MemoryMarshal.GetReference(y);
+            Vector128<float> partial = Vector128<float>.Zero;
+            for (; i <= n - 4; i += 4)
+            {
+                partial += Vector128.LoadUnsafe(ref xs, (nuint)i) * Vector128.LoadUnsafe(ref ys, (nuint)i);
+            }
+            sum = (partial.GetElement(0) + partial.GetElement(1)) + (partial.GetElement(2) + partial.GetElement(3));
+        }
+        for (; i < n; i++) sum += x[i] * y[i];
         return sum;
     }
 
-    /// <summary><c>y[i] += c·x[i]</c>, each a plain multiply and add.</summary>
+    /// <summary><c>t[i] = tanh(x[i] + y[i])</c>, by <see cref="Activations.Tanh"/> on every element (the tail too), so every width gives the same floats.</summary>
+    private static void TanhOfSum(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> t)
+    {
+        int n = t.Length, i = 0, v = Vector<float>.Count;
+        x = x[..n];
+        y = y[..n];
+        ref float xs = ref MemoryMarshal.GetReference(x), ys = ref MemoryMarshal.GetReference(y), ts = ref MemoryMarshal.GetReference(t);
+        for (; i <= n - v; i += v)
+        {
+            Activations.Tanh(Vector.LoadUnsafe(ref xs, (nuint)i) + Vector.LoadUnsafe(ref ys, (nuint)i)).StoreUnsafe(ref ts, (nuint)i);
+        }
+        for (; i < n; i++) t[i] = Activations.Tanh(new Vector<float>(x[i] + y[i]))[0];
+    }
+
+    /// <summary>
+    /// The additive score's backward for one source step, element by element (so every width gives the same floats):
+    /// <c>∂Va += ds·t</c>, and <c>ds·Va·(1 − t²)</c>, the gradient of <c>Wa q + Ua k</c>, added to both of theirs.
+    /// </summary>
+    private static void AdditiveScoreBackward(float ds, ReadOnlySpan<float> va, ReadOnlySpan<float> t, Span<float> dVa,
+        Span<float> dProjected, Span<float> dKey)
+    {
+        int n = t.Length, i = 0, v = Vector<float>.Count;
+        va = va[..n];
+        dVa = dVa[..n];
+        dProjected = dProjected[..n];
+        dKey = dKey[..n];
+        ref float vas = ref MemoryMarshal.GetReference(va), tsr = ref MemoryMarshal.GetReference(t);
+        ref float dvas = ref MemoryMarshal.GetReference(dVa), dps = ref MemoryMarshal.GetReference(dProjected), dks = ref MemoryMarshal.GetReference(dKey);
+        var d = new Vector<float>(ds);
+        for (; i <= n - v; i += v)
+        {
+            Vector<float> ti = Vector.LoadUnsafe(ref tsr, (nuint)i);
+            (Vector.LoadUnsafe(ref dvas, (nuint)i) + d * ti).StoreUnsafe(ref dvas, (nuint)i);
+            Vector<float> dPre = d * Vector.LoadUnsafe(ref vas, (nuint)i) * (Vector<float>.One - ti * ti);
+            (Vector.LoadUnsafe(ref dps, (nuint)i) + dPre).StoreUnsafe(ref dps, (nuint)i);
+            (Vector.LoadUnsafe(ref dks, (nuint)i) + dPre).StoreUnsafe(ref dks, (nuint)i);
+        }
+        for (; i < n; i++)
+        {
+            dVa[i] += ds * t[i];
+            float dPre = ds * va[i] * (1f - t[i] * t[i]);
+            dProjected[i] += dPre;
+            dKey[i] += dPre;
+        }
+    }
+
+    /// <summary><c>y[i] += c·x[i]</c>, each a plain multiply and add on its own element, so vectors of any width give the same floats.</summary>
     private static void AddScaled(Span<float> y, float c, ReadOnlySpan<float> x)
     {
-        for (int i = 0; i < y.Length; i++) y[i] += c * x[i];
+        int n = y.Length, i = 0, v = Vector<float>.Count;
+        x = x[..n];
+        ref float xs = ref MemoryMarshal.GetReference(x), ys = ref MemoryMarshal.GetReference(y);
+        var scale = new Vector<float>(c);
+        for (; i <= n - v; i += v) (Vector.LoadUnsafe(ref ys, (nuint)i) + scale * Vector.LoadUnsafe(ref xs, (nuint)i)).StoreUnsafe(ref ys, (nuint)i);
+        for (; i < n; i++) y[i] += c * x[i];
     }
 }
