@@ -25,10 +25,11 @@ namespace ModelGen.Kernels;
 /// <para>The part of the score that depends only on the memory is computed once per batch by
 /// <see cref="ProjectKeys"/>: <c>keys[b, s] = Wa k</c> (<c>[Q]</c>) for General, <c>Ua k + Ua.bias</c> (<c>[A]</c>) for
 /// Additive, nothing for Dot (the memory is its own key).</para>
-/// <para>Every sum is a scalar float loop in a fixed order (increasing index; a bias first where there is one), with
-/// plain multiplies and adds, so results do not depend on <see cref="System.Numerics.Vector{T}.Count"/> and are
-/// the same on every machine. Softmax weights are flushed of subnormals (<see cref="Subnormals"/>) so the
-/// context sums never meet one.</para>
+/// <para>Every dot product is summed in one fixed order (four partial sums by 128-bit vectors, then the tail; a bias
+/// added after it), every other update is element by element on vectors of any width, the additive score's tanh is
+/// <see cref="Activations.Tanh"/> on every element, and all use plain multiplies and adds: results do not depend on
+/// <see cref="System.Numerics.Vector{T}.Count"/> and are the same on every machine. Softmax weights are flushed of
+/// subnormals (<see cref="Subnormals"/>) so the context sums never meet one.</para>
 /// </remarks>
 /// <typeparam name="TSpec">The module's sizes (JIT constants).</typeparam>
 public static class AttentionKernel<TSpec> where TSpec : struct, IAttentionSpec
