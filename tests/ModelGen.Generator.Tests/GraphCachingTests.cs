@@ -153,7 +153,7 @@ public class GraphCachingTests
     }
 
     /// <summary>Walks the object graph of a step output, fields and collection items, looking for Roslyn's types (as <see cref="CachingTests"/> does).</summary>
-    private static void AssertNoRoslynObjects(object? value, string step, HashSet<object> seen)
+    internal static void AssertNoRoslynObjects(object? value, string step, HashSet<object> seen)
     {
         if (value is null || value is string || value.GetType().IsPrimitive || value.GetType().IsEnum) return;
         if (!value.GetType().IsValueType && !seen.Add(value)) return;

@@ -193,7 +193,7 @@ public class Seq2SeqCachingTests
             {
                 foreach ((object value, _) in run.Outputs)
                 {
-                    AssertNoRoslynObjects(value, step, new HashSet<object>(ReferenceEqualityComparer.Instance));
+                    GraphCachingTests.AssertNoRoslynObjects(value, step, new HashSet<object>(ReferenceEqualityComparer.Instance));
                     checkedOutputs++;
                 }
             }
@@ -220,25 +220,5 @@ public class Seq2SeqCachingTests
     {
         GeneratorHarness.Driver().RunGeneratorsAndUpdateCompilation(compilation, out Compilation output, out _);
         Assert.Empty(GeneratorHarness.Problems(output));
-    }
-
-    /// <summary>Walks the object graph of a step output, as <see cref="GraphCachingTests"/> does.</summary>
-    private static void AssertNoRoslynObjects(object? value, string step, HashSet<object> seen)
-    {
-        if (value is null || value is string || value.GetType().IsPrimitive || value.GetType().IsEnum) return;
-        if (!value.GetType().IsValueType && !seen.Add(value)) return;
-        Assert.False(value is ISymbol or SyntaxNode or Compilation or SemanticModel or Location or SyntaxTree or AttributeData
-            or SyntaxToken or SyntaxReference or TypedConstant or SourceText,
-            $"step {step} holds a {value.GetType().FullName}");
-        Assert.False(value.GetType().Namespace?.StartsWith("Microsoft.CodeAnalysis", StringComparison.Ordinal) == true,
-            $"step {step} holds a {value.GetType().FullName}");
-        if (value is IEnumerable items)
-        {
-            foreach (object? item in items) AssertNoRoslynObjects(item, step, seen);
-        }
-        foreach (FieldInfo field in value.GetType().GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic))
-        {
-            AssertNoRoslynObjects(field.GetValue(value), step, seen);
-        }
     }
 }
