@@ -84,8 +84,8 @@ public partial class S2sBahdanau;
 /// <para>Comparisons between decoding and the teacher-forced forward are bit for bit, for all three decoders. Both
 /// paths run the same kernels on the same rows: the Bahdanau decoder runs its steps one at a time in both; the
 /// Luong and plain decoders run the recurrent kernel over the whole target in Forward and over one step in Step,
-/// but that kernel computes every row and step by itself — the input half <c>W_ih x + b_ih</c> one row at a time
-/// (<c>Packed.MatVec</c>), the hidden half per row per step, in a fixed order — and LinearKernel documents each
+/// but that kernel computes every output of every row and step in one fixed order whatever the rows batched with
+/// it (<c>RowProduct</c>: bias, then one multiply-add per input in order) — and LinearKernel documents each
 /// output as the same float for every row grouping and vector width, the attention kernel as scalar loops in a
 /// fixed order, and the activations as independent of width and position. So no rounding differs, and any
 /// difference is a wrong state, a wrong memory row or a wrong step.</para>

@@ -22,7 +22,7 @@ internal ref struct DirectionPass
     public bool Reverse;
     public ReadOnlySpan<int> Lengths;        // [B] steps of each row, or empty for T each
     public ReadOnlySpan<float> Source;       // [B, T, K]
-    public Span<float> SourceRow;            // [K]: one row of Source, flushed of subnormals
+    public Span<float> SourceRows;           // [SourceChunkRows, K]: rows of Source, flushed of subnormals
     public Span<float> Destination;          // [B, T, D*Hout]
     public int Column;                       // d * Hout
     public ReadOnlySpan<float> InitialH;     // [B, Hout] or empty for zeros
@@ -38,6 +38,9 @@ internal ref struct DirectionPass
     // Training records, written only by Forward<RecordCache>.
     public Span<float> GateCache;            // [B, T, G*CStride] gate activations, gate-major
     public Span<float> CellCache;            // [B, T, CStride] LSTM c, GRU W_hn h + b_hn
+
+    /// <summary>Rows of Source flushed and projected together: enough to reuse each tile of W_ih from L1.</summary>
+    public const int SourceChunkRows = 64;
 }
 
 /// <summary>The steps of each row of a packed batch (PyTorch's <c>lengths</c>).</summary>
@@ -50,6 +53,18 @@ internal static class RowLengths
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int Of(ReadOnlySpan<int> lengths, int row, int steps) =>
         lengths.IsEmpty ? steps : Math.Clamp(lengths[row], 0, steps);
+
+    /// <summary>
+    /// The end of the run of consecutive rows from <paramref name="start"/> that have step <paramref name="t"/>
+    /// (<paramref name="start"/> itself when that row does not), so that a step's rows are batched in runs.
+    /// </summary>
+    public static int RunEnd(ReadOnlySpan<int> lengths, int start, int batch, int t, int steps)
+    {
+        if (lengths.IsEmpty) return batch;
+        int end = start;
+        while (end < batch && t < Of(lengths, end, steps)) end++;
+        return end;
+    }
 }
 
 /// <summary>
@@ -88,7 +103,6 @@ internal static class RecurrentLayer<TSpec, TCell, TInput>
         Span<float> hFull = projected ? p.HFull[..(batch * cStride)] : h;
         ref float xg = ref MemoryMarshal.GetReference(inputGates);
         ref float hg = ref MemoryMarshal.GetReference(hiddenGates);
-        ref float h0 = ref MemoryMarshal.GetReference(h);
         ref float c0 = ref MemoryMarshal.GetReference(c);
         ref float cell0 = ref MemoryMarshal.GetReference(hFull);
         int cellStride = projected ? cStride : hStride;
@@ -100,26 +114,31 @@ internal static class RecurrentLayer<TSpec, TCell, TInput>
         ref float gateCache = ref TCache.Enabled ? ref MemoryMarshal.GetReference(p.GateCache) : ref Unsafe.NullRef<float>();
         ref float cellCache = ref TCache.Enabled ? ref MemoryMarshal.GetReference(p.CellCache) : ref Unsafe.NullRef<float>();
 
-        // The input half of every gate for all steps at once: xg[b, t] = W_ih x[b, t] + b_ih, each row read
-        // through a copy flushed of subnormals (the input is the caller's).
-        // Padded steps (t >= len_b) are skipped, here and in the time loop, so a ragged batch costs its real steps.
+        // The input half of every gate for all steps at once: xg[b, t] = W_ih x[b, t] + b_ih, rows read in chunks
+        // through a copy flushed of subnormals (the input is the caller's). Padded steps (t >= len_b) are skipped,
+        // here and in the time loop, so a ragged batch costs its real steps.
         if (p.Source.Length < batch * steps * inputSize) ThrowTooShort(nameof(p.Source));
         if (p.Destination.Length < batch * steps * outFeatures) ThrowTooShort(nameof(p.Destination));
         ReadOnlySpan<int> lengths = p.Lengths;
         bool ragged = !lengths.IsEmpty;
         if (ragged && lengths.Length < batch) ThrowTooShort(nameof(p.Lengths));
-        Span<float> sourceRow = p.SourceRow[..inputSize];
+        int chunkRows = DirectionPass.SourceChunkRows;
+        Span<float> sourceRows = p.SourceRows[..(chunkRows * inputSize)];
         for (int b = 0; b < batch; b++)
         {
             int length = RowLengths.Of(lengths, b, steps);
-            for (int row = b * steps; row < b * steps + length; row++)
+            // Without lengths, the rows of every sequence follow each other: one run over the whole batch.
+            int first = b * steps, end = ragged ? first + length : batch * steps;
+            for (int row = first; row < end; row += chunkRows)
             {
-                Subnormals.FlushCopy(p.Source.Slice(row * inputSize, inputSize), sourceRow);
-                Packed.MatVec(weightIh, tiles, tileVectors, inputSize, ref MemoryMarshal.GetReference(sourceRow), biasIh,
-                    ref Unsafe.Add(ref xg, row * gateStride));
+                int count = Math.Min(chunkRows, end - row);
+                Subnormals.FlushCopy(p.Source.Slice(row * inputSize, count * inputSize), sourceRows);
+                RowProduct.MultiplyPacked(weightIh, tiles, tileVectors, inputSize, count, sourceRows, inputSize, biasIh,
+                    inputGates[(row * gateStride)..], gateStride);
             }
             // pad_packed_sequence: the output past a row's length is zero.
             for (int t = length; t < steps; t++) p.Destination.Slice((b * steps + t) * outFeatures + p.Column, state).Clear();
+            if (!ragged) break;
         }
 
         // Padding units start (and stay) at zero.
@@ -135,24 +154,35 @@ internal static class RecurrentLayer<TSpec, TCell, TInput>
         for (int s = 0; s < steps; s++)
         {
             int t = p.Reverse ? steps - 1 - s : s;
-            for (int b = 0; b < batch; b++)
+            for (int first = 0; first < batch;)
             {
-                if (ragged && t >= RowLengths.Of(lengths, b, steps)) continue;
-                ref float hb = ref Unsafe.Add(ref h0, b * hStride);
-                ref float hgb = ref Unsafe.Add(ref hg, b * gateStride);
-                // The hidden half: hg[b] = W_hh h[b] + b_hh, all gates in one pass over W_hh.
-                Packed.MatVec(weightHh, tiles, tileVectors, state, ref hb, biasHh, ref hgb);
-                int row = b * steps + t;
-                TCell.Step<TCache>(ref Unsafe.Add(ref xg, row * gateStride), ref hgb,
-                    ref Unsafe.Add(ref cell0, b * cellStride), ref Unsafe.Add(ref c0, b * cStride), blocks, relu,
-                    ref Unsafe.Add(ref gateCache, row * gateCacheStride), ref Unsafe.Add(ref cellCache, row * cStride));
+                int end = RowLengths.RunEnd(lengths, first, batch, t, steps);
+                if (end == first)
+                {
+                    first++;
+                    continue;
+                }
+                // The hidden half for the run's rows together: hg[b] = W_hh h[b] + b_hh, one pass over W_hh per group of rows.
+                RowProduct.MultiplyPacked(weightHh, tiles, tileVectors, state, end - first, h[(first * hStride)..], hStride, biasHh,
+                    hiddenGates[(first * gateStride)..], gateStride);
+                for (int b = first; b < end; b++)
+                {
+                    int row = b * steps + t;
+                    TCell.Step<TCache>(ref Unsafe.Add(ref xg, row * gateStride), ref Unsafe.Add(ref hg, b * gateStride),
+                        ref Unsafe.Add(ref cell0, b * cellStride), ref Unsafe.Add(ref c0, b * cStride), blocks, relu,
+                        ref Unsafe.Add(ref gateCache, row * gateCacheStride), ref Unsafe.Add(ref cellCache, row * cStride));
+                }
                 if (projected)
                 {
                     // h = W_hr (o ⊙ tanh(c)): LSTM with proj_size.
-                    Packed.MatVec(weightHr, Packed.Tiles(1, state), Packed.TileVectors(1), hidden,
-                        ref Unsafe.Add(ref cell0, b * cellStride), default, ref hb);
+                    RowProduct.MultiplyPacked(weightHr, Packed.Tiles(1, state), Packed.TileVectors(1), hidden, end - first,
+                        hFull[(first * cStride)..], cStride, default, h[(first * hStride)..], hStride);
                 }
-                h.Slice(b * hStride, state).CopyTo(p.Destination.Slice((b * steps + t) * outFeatures + p.Column, state));
+                for (int b = first; b < end; b++)
+                {
+                    h.Slice(b * hStride, state).CopyTo(p.Destination.Slice((b * steps + t) * outFeatures + p.Column, state));
+                }
+                first = end;
             }
         }
         for (int b = 0; b < batch; b++)

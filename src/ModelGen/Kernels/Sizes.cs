@@ -49,14 +49,17 @@ internal static class Sizes<TSpec> where TSpec : struct, IRecurrentModelSpec
     /// <summary>Hp: floats of one row of c (and of the cell's h before a projection), H rounded up to whole vectors.</summary>
     public static int CStride => Packed.Blocks(TSpec.HiddenSize) * Vector<float>.Count;
 
+    /// <summary>A row of <paramref name="floats"/> rounded up to whole vectors: the widths of the backward's row-batched products.</summary>
+    public static int Padded(int floats) => Packed.Blocks(floats) * Vector<float>.Count;
+
     /// <summary>Floats of one row of h: room for the cell's output, or for the projection's padded output.</summary>
     public static int HStride => TSpec.ProjSize > 0 ? Math.Max(CStride, Packed.VectorLength(1, TSpec.ProjSize)) : CStride;
 
     /// <summary>
-    /// Floats of <see cref="BackwardPass.Scratch"/>: three gate-major vectors of G·Hp (dzx, dzh and dz in PyTorch's
-    /// row order) and six of Hp (dL/dh, the cell's dL/dh, the cell's h, dL/dh_prev's direct part, h_prev, c_prev).
+    /// Floats of <see cref="BackwardPass.Scratch"/>: six vectors of Hp (dL/dh, the cell's dL/dh, the cell's h,
+    /// dL/dh_prev's direct part, h_prev, c_prev) and a bias gradient's sum, gate-major G·Hp.
     /// </summary>
-    public static int BackwardScratch => 3 * Gates * CStride + 6 * CStride;
+    public static int BackwardScratch => 6 * CStride + Gates * CStride;
 }
 
 /// <summary>K of layer 0: the model's input size I.</summary>

@@ -29,7 +29,7 @@ namespace ModelGen.Kernels;
 /// <list type="table">
 /// <item><term>input gates</term><description><c>[B·T, GateStride]</c>: <c>W_ih x + b_ih</c> of every step, gate-packed</description></item>
 /// <item><term>hidden gates, h, c, h before projection</term><description><c>[B, …]</c> rows of the running step (padded to whole vectors)</description></item>
-/// <item><term>source row</term><description>one input row flushed of subnormals</description></item>
+/// <item><term>source rows</term><description>a chunk of input rows flushed of subnormals</description></item>
 /// <item><term>sequences 0, 1</term><description><c>[B, T, D·Hout]</c> each, the outputs of the layers below the top (ping-pong;
 /// 0 of them for L = 1, 1 for L = 2, 2 above)</description></item>
 /// </list>
@@ -39,7 +39,9 @@ namespace ModelGen.Kernels;
 /// (LSTM c, GRU <c>W_hn h + b_hn</c>), and the dropout masks and dropped outputs <c>(L−1) × [B, T, D·Hout]</c> each —
 /// then one region that the forward uses for its buffers above (without the sequences) and the backward, which
 /// runs after it, for its own: <c>dL/d(output)</c> of the layers below the top (up to two <c>[B, T, D·Hout]</c>),
-/// the carried dL/dh <c>[B, Hout]</c> and dL/dc <c>[B, Hp]</c>, and a per-step scratch. Hp is H rounded up to whole
+/// the carried dL/dh <c>[B, Hout]</c> (padded to whole vectors) and dL/dc <c>[B, Hp]</c>, the gate gradients of every
+/// step <c>[B, T, G·Hp]</c> (GRU: input and hidden side), W_ih and W_hh with rows padded to whole vectors, the
+/// transposed weight gradient of one direction, a chunk of input gradients, and a per-step scratch. Hp is H rounded up to whole
 /// vectors, so the length depends on the machine's vector width.</para>
 /// <para>Aliasing: the spans a call writes must not overlap those it reads, except <c>hN</c> and <c>h0</c>
 /// (<c>cN</c> and <c>c0</c>) being the very same span, which streaming relies on: each layer reads its initial
@@ -60,6 +62,12 @@ public static class RecurrentKernel<TSpec> where TSpec : struct, IRecurrentModel
         TSpec.NumLayers, TSpec.Bias, TSpec.Bidirectional, TSpec.ProjSize, outputSize: 0);
     private static readonly LayerOffsets[] ParameterOffsets = BuildParameterOffsets();
     private static readonly (LayerOffsets[] Offsets, int Length) PackedLayout = BuildPackedLayout();
+
+    // K of the widest layer input, and the padded widths of the backward's row-batched products.
+    private static int MaxLayerInput => Math.Max(TSpec.InputSize, Sizes<TSpec>.OutputFeatures);
+    private static int InputPadded => Sizes<TSpec>.Padded(MaxLayerInput);
+    private static int StatePadded => Sizes<TSpec>.Padded(Sizes<TSpec>.State);
+    private static int GradientColumnsLength => Math.Max(MaxLayerInput, Sizes<TSpec>.State) * Sizes<TSpec>.Gates * Sizes<TSpec>.CStride;
 
     /// <summary>Floats of the packed copy of the module's weights that <see cref="Forward"/> reads (padding included;
     /// it depends on the machine's vector width).</summary>
@@ -171,7 +179,7 @@ public static class RecurrentKernel<TSpec> where TSpec : struct, IRecurrentModel
                     Reverse = direction == 1,
                     Lengths = lengths,
                     Source = source,
-                    SourceRow = arena.Slice(a.SourceRow, Math.Max(TSpec.InputSize, Sizes<TSpec>.OutputFeatures)),
+                    SourceRows = arena.Slice(a.SourceRows, DirectionPass.SourceChunkRows * MaxLayerInput),
                     Destination = destination,
                     Column = direction * state,
                     InitialH = h0.IsEmpty ? default : h0.Slice(index * hSlice, hSlice),
@@ -294,8 +302,14 @@ public static class RecurrentKernel<TSpec> where TSpec : struct, IRecurrentModel
                     DSource = dSource,
                     DInitialH = dH0.IsEmpty ? default : dH0.Slice(index * hSlice, hSlice),
                     DInitialC = dC0.IsEmpty ? default : dC0.Slice(index * cSlice, cSlice),
-                    DH = arena.Slice(a.DH, hSlice),
+                    DH = arena.Slice(a.DH, batch * StatePadded),
                     DC = arena.Slice(a.DC, batch * Sizes<TSpec>.CStride),
+                    DZInput = arena.Slice(a.DZInput, gateRecord),
+                    DZHidden = TSpec.Cell == CellKind.Gru ? arena.Slice(a.DZHidden, gateRecord) : default,
+                    WeightIhRows = arena.Slice(a.WeightIhRows, Sizes<TSpec>.GateRows * InputPadded),
+                    WeightHhRows = arena.Slice(a.WeightHhRows, Sizes<TSpec>.GateRows * StatePadded),
+                    GradientColumns = arena.Slice(a.GradientColumns, GradientColumnsLength),
+                    DSourceRows = arena.Slice(a.DSourceRows, DirectionPass.SourceChunkRows * InputPadded),
                     Scratch = arena.Slice(a.Scratch, Sizes<TSpec>.BackwardScratch),
                 };
                 if (layer == 0) BackwardLayer<FirstLayerInput<TSpec>>(ref pass);
@@ -417,9 +431,9 @@ public static class RecurrentKernel<TSpec> where TSpec : struct, IRecurrentModel
         public readonly long Length;
         public readonly int Sequence;                        // B·T·D·Hout
         public readonly int Header, Outputs, Gates, Cells, Masks, Dropped;
-        public readonly int InputGates, HiddenGates, H, C, HFull, SourceRow;
+        public readonly int InputGates, HiddenGates, H, C, HFull, SourceRows;
         public readonly int Sequence0, Sequence1;            // inference: layer outputs; training: their gradients
-        public readonly int DH, DC, Scratch;
+        public readonly int DH, DC, DZInput, DZHidden, WeightIhRows, WeightHhRows, GradientColumns, DSourceRows, Scratch;
 
         private Layout(int batch, int steps, bool training)
         {
@@ -444,15 +458,22 @@ public static class RecurrentKernel<TSpec> where TSpec : struct, IRecurrentModel
             H = Take(ref next, batch * (long)Sizes<TSpec>.HStride);
             C = Take(ref next, batch * cStride);
             HFull = Take(ref next, TSpec.ProjSize > 0 ? batch * cStride : 0);
-            SourceRow = Take(ref next, Math.Max(TSpec.InputSize, Sizes<TSpec>.OutputFeatures));
+            SourceRows = Take(ref next, (long)DirectionPass.SourceChunkRows * MaxLayerInput);
             if (training)
             {
                 long forwardEnd = next;
                 next = shared;
                 Sequence0 = Take(ref next, sequences >= 1 ? sequence : 0);
                 Sequence1 = Take(ref next, sequences >= 2 ? sequence : 0);
-                DH = Take(ref next, batch * (long)Sizes<TSpec>.State);
+                long gateRecord = rows * Sizes<TSpec>.Gates * cStride;
+                DH = Take(ref next, batch * (long)StatePadded);
                 DC = Take(ref next, batch * cStride);
+                DZInput = Take(ref next, gateRecord);
+                DZHidden = Take(ref next, TSpec.Cell == CellKind.Gru ? gateRecord : 0);
+                WeightIhRows = Take(ref next, (long)Sizes<TSpec>.GateRows * InputPadded);
+                WeightHhRows = Take(ref next, (long)Sizes<TSpec>.GateRows * StatePadded);
+                GradientColumns = Take(ref next, GradientColumnsLength);
+                DSourceRows = Take(ref next, (long)DirectionPass.SourceChunkRows * InputPadded);
                 Scratch = Take(ref next, Sizes<TSpec>.BackwardScratch);
                 next = Math.Max(next, forwardEnd);
             }
