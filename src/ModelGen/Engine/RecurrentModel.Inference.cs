@@ -1,3 +1,5 @@
+using ModelGen.Kernels;
+
 namespace ModelGen;
 
 // The inference calls of a model and of an InferenceContext: the same checks and the same forward code, given the
@@ -53,7 +55,8 @@ public sealed partial class RecurrentModel<TSpec>
         CheckLength(nameof(input), input.Length, batch, 1, InputSize, "[B, I]");
         CheckLength(nameof(output), output.Length, batch, 1, StateSize, "[B, Hout]");
         CheckAliasing(input, h, c, output, nameof(output), h, c);
-        Run(workspace, input, batch, 1, h, c, h, c, output);
+        if (batch == 1) StreamingStep<TSpec>.Step(workspace.PackedWeights, input, h, c, workspace.StepScratch, output);
+        else Run(workspace, input, batch, 1, h, c, h, c, output);
     }
 
     /// <summary>See <see cref="IStreamingHeadModel.StepPredict"/>.</summary>
@@ -66,7 +69,15 @@ public sealed partial class RecurrentModel<TSpec>
         CheckLength(nameof(input), input.Length, batch, 1, InputSize, "[B, I]");
         CheckLength(nameof(prediction), prediction.Length, batch, 1, OutputSize, "[B, O]");
         CheckAliasing(input, h, c, prediction, nameof(prediction), h, c);
-        Predict(workspace, ForwardResult.SequencePrediction, RunToWorkspace(workspace, input, batch, 1, h, c, h, c), batch, 1, prediction);
+        if (batch == 1)
+        {
+            StreamingStep<TSpec>.Step(workspace.PackedWeights, input, h, c, workspace.StepScratch, default);
+            ApplyHead(workspace, h.AsSpan((NumLayers - 1) * StateSize, StateSize), OutputFeatures, 1, prediction);
+        }
+        else
+        {
+            Predict(workspace, ForwardResult.SequencePrediction, RunToWorkspace(workspace, input, batch, 1, h, c, h, c), batch, 1, prediction);
+        }
     }
 
     /// <summary>Floats of the packed copy of the weights that the kernels read (padding included; depends on the vector width).</summary>

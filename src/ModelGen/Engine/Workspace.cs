@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using ModelGen.Kernels;
 
 namespace ModelGen;
@@ -34,10 +35,20 @@ internal sealed class Workspace<TSpec> where TSpec : struct, IRecurrentModelSpec
     /// <summary>B of the streaming state.</summary>
     public int StreamBatchSize;
 
+    // StreamingStep's scratch, 64-byte aligned (pinned, so the offset stays valid); its padding stays zero.
+    private readonly float[] _stepScratch = GC.AllocateArray<float>(StreamingStep<TSpec>.ScratchLength + StepAlignment, pinned: true);
+    private readonly int _stepScratchStart;
+    private const int StepAlignment = 16;
+
+    /// <summary>The scratch of a streaming step of batch 1 (see <see cref="StreamingStep{TSpec}"/>).</summary>
+    public Span<float> StepScratch => _stepScratch.AsSpan(_stepScratchStart, StreamingStep<TSpec>.ScratchLength);
+
     /// <summary>A workspace over <paramref name="packed"/>, with a zero streaming state for batch 1.</summary>
     public Workspace(float[] packed)
     {
         PackedWeights = packed;
+        long address = Marshal.UnsafeAddrOfPinnedArrayElement(_stepScratch, 0);
+        _stepScratchStart = (int)((-address >> 2) & (StepAlignment - 1));
         ResetState(1);
     }
 

@@ -73,6 +73,9 @@ public static class RecurrentKernel<TSpec> where TSpec : struct, IRecurrentModel
     /// it depends on the machine's vector width).</summary>
     public static int PackedLength => PackedLayout.Length;
 
+    /// <summary>Where each layer-direction's tensors start in the packed weights, index <c>layer·D + direction</c>.</summary>
+    internal static ReadOnlySpan<LayerOffsets> PackedOffsets => PackedLayout.Offsets;
+
     /// <summary>Floats of the module's parameters in <c>state_dict</c> order.</summary>
     internal static int ParameterLength { get; } = checked((int)Geometry.ParameterCount);
 
