@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace ModelGen.Benchmarks;
 
 /// <summary>
@@ -9,9 +7,6 @@ namespace ModelGen.Benchmarks;
 /// </summary>
 public sealed class BenchCase
 {
-    /// <summary>Largest |actual − expected| accepted before anything is timed.</summary>
-    public const float Tolerance = 1e-5f;
-
     private BenchCase(string name, string directory)
     {
         Name = name;
@@ -75,29 +70,6 @@ public sealed class BenchCase
         return new BenchCase(name, directory);
     }
 
-    /// <summary>
-    /// Throws unless <paramref name="actual"/> reproduces the expected y within <see cref="Tolerance"/>; prints
-    /// the largest difference (BenchmarkDotNet shows it in the log).
-    /// </summary>
-    public void Check(string runtime, ReadOnlySpan<float> actual)
-    {
-        if (actual.Length != Expected.Length)
-        {
-            throw new InvalidOperationException($"{Name}/{runtime}: {actual.Length} outputs, expected {Expected.Length}.");
-        }
-        float worst = 0f;
-        for (int i = 0; i < actual.Length; i++)
-        {
-            float difference = MathF.Abs(actual[i] - Expected[i]);
-            // A NaN must fail the check, so compare with !(<=).
-            if (!(difference <= worst)) worst = float.IsNaN(difference) ? float.NaN : difference;
-        }
-        string line = string.Create(CultureInfo.InvariantCulture,
-            $"// check {Name} {runtime}: max |y - y_torch| = {worst:E2} (tolerance {Tolerance:E0})");
-        Console.WriteLine(line);
-        if (!(worst <= Tolerance))
-        {
-            throw new InvalidOperationException(line + ": does not reproduce PyTorch; nothing is timed.");
-        }
-    }
+    /// <summary>Throws (see <see cref="Agreement"/>) unless <paramref name="actual"/> reproduces the file's PyTorch y within 1e-5.</summary>
+    public void Check(string runtime, ReadOnlySpan<float> actual) => Agreement.Require(Name, runtime + " vs PyTorch y", actual, Expected);
 }

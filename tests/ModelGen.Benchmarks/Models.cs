@@ -1,16 +1,36 @@
 namespace ModelGen.Benchmarks;
 
-// The three bench models of the PyTorch reference (data/bench_*.safetensors and .onnx), declared as a user
-// would. The generator expands each into a model with every size a compile-time constant.
+// Every model the benchmarks time, declared as a user would. The generator expands each into a model with every
+// size a compile-time constant. Their weights: Weights.cs.
 
-/// <summary>bench_small: <c>nn.LSTM(8, 32)</c> + <c>nn.Linear(32, 4)</c>; the bench input has T = 32.</summary>
+/// <summary>bench_small: <c>nn.LSTM(8, 32)</c> + <c>nn.Linear(32, 4)</c>; the bench input has T = 32. Also training case 1.</summary>
 [LstmModel(InputSize = 8, HiddenSize = 32, OutputSize = 4)]
 public partial class BenchSmallModel;
 
-/// <summary>bench_medium: <c>nn.LSTM(32, 128, num_layers=2)</c> + <c>nn.Linear(128, 10)</c>; T = 64.</summary>
+/// <summary>bench_medium: <c>nn.LSTM(32, 128, num_layers=2)</c> + <c>nn.Linear(128, 10)</c>; T = 64. Also training case 2.</summary>
 [LstmModel(InputSize = 32, HiddenSize = 128, NumLayers = 2, OutputSize = 10)]
 public partial class BenchMediumModel;
 
 /// <summary>bench_gru: <c>nn.GRU(16, 64)</c> + <c>nn.Linear(64, 4)</c>; T = 64.</summary>
 [GruModel(InputSize = 16, HiddenSize = 64, OutputSize = 4)]
 public partial class BenchGruModel;
+
+// The streaming-step cases: one layer, input = hidden = N, no head (Step writes h).
+
+/// <summary><c>nn.LSTM(4, 4)</c>.</summary>
+[LstmModel(InputSize = 4, HiddenSize = 4)] public partial class Lstm4;
+
+/// <summary><c>nn.LSTM(16, 16)</c>.</summary>
+[LstmModel(InputSize = 16, HiddenSize = 16)] public partial class Lstm16;
+
+/// <summary><c>nn.LSTM(32, 32)</c>.</summary>
+[LstmModel(InputSize = 32, HiddenSize = 32)] public partial class Lstm32;
+
+/// <summary><c>nn.LSTM(64, 64)</c>.</summary>
+[LstmModel(InputSize = 64, HiddenSize = 64)] public partial class Lstm64;
+
+/// <summary><c>nn.GRU(16, 16)</c>.</summary>
+[GruModel(InputSize = 16, HiddenSize = 16)] public partial class Gru16;
+
+/// <summary><c>nn.GRU(64, 64)</c>.</summary>
+[GruModel(InputSize = 64, HiddenSize = 64)] public partial class Gru64;

@@ -1,19 +1,22 @@
-using BenchmarkDotNet.Columns;
 using BenchmarkDotNet.Configs;
-using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Filters;
 using BenchmarkDotNet.Running;
 using ModelGen.Benchmarks;
 
-// dotnet run -c Release --project tests/ModelGen.Benchmarks -- --filter '*'
-//   --filter '*BenchSmall*' (or *BenchMedium*, *BenchGru*, *ModelGen_*, *OnnxRuntime*) picks benchmarks.
-// Without a --job (or -j) argument the "Bench" job below runs: one process, 6 warm-up and 15 measured
-// iterations of ≈0.5 s each, long enough for tiered JIT to reach fully optimised code on this 2-core
-// machine. Any BenchmarkDotNet option works as well (--job short, --job medium, --exporters json, ...).
-IConfig config = DefaultConfig.Instance
-    .AddColumn(StatisticColumn.Median, StatisticColumn.Min, StatisticColumn.Max)
-    .AddColumn(new NsPerStepColumn(median: false), new NsPerStepColumn(median: true));
-if (!args.Any(a => a is "--job" or "-j" || a.StartsWith("--job=", StringComparison.Ordinal)))
+// dotnet run -c Release --project tests/ModelGen.Benchmarks -- [--aot] [--vector512] <BenchmarkDotNet options>
+//   --anyCategories step stepPredict sequence train subnormal   picks tables (docs/benchmarks.md); --filter '*StepLstm32*' one class
+//   --aot        adds NativeAOT jobs (default instruction set, and x86-64-v3) beside the JIT job; ModelGen benchmarks only
+//   --vector512  adds a JIT job with DOTNET_MaxVectorTBitWidth=512 beside the default one; ModelGen benchmarks only
+// dotnet run -c Release --project tests/ModelGen.Benchmarks -- --cold-start   first vs third training epoch, fresh processes
+if (args.Contains(ColdStart.Command)) return ColdStart.Run(args);
+
+List<string> options = [.. args];
+bool aot = options.Remove("--aot"), vector512 = options.Remove("--vector512");
+IConfig config = Jobs.Config(options, aot, vector512);
+if (!RtNeuralPeer.IsAvailable)
 {
-    config = config.AddJob(Job.Default.WithId("Bench").WithLaunchCount(1).WithWarmupCount(6).WithIterationCount(15));
+    Console.WriteLine("// " + RtNeuralPeer.HowToBuild);
+    config = config.AddFilter(new SimpleFilter(b => !b.Descriptor.Categories.Contains("rtneural")));
 }
-BenchmarkSwitcher.FromAssembly(typeof(BenchSmall).Assembly).Run(args, config);
+BenchmarkSwitcher.FromAssembly(typeof(BenchSmall).Assembly).Run([.. options], config);
+return 0;

@@ -9,6 +9,7 @@ namespace ModelGen.Benchmarks;
 /// </summary>
 [MemoryDiagnoser]
 [TimeSteps(32)]
+[BenchmarkCategory("subnormal", "modelgen")]
 public class SubnormalBench
 {
     private static readonly float Scale = MathF.ScaleB(1f, -130);

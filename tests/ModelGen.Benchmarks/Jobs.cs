@@ -1,0 +1,83 @@
+using BenchmarkDotNet.Columns;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Filters;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Toolchains.NativeAot;
+
+namespace ModelGen.Benchmarks;
+
+/// <summary>The suite's configuration: its columns and jobs.</summary>
+public static class Jobs
+{
+    /// <summary>
+    /// The default job, unless the arguments name one (--job / -j): one process, 5 warm-up and 12 measured iterations
+    /// of ≈0.5 s each, long enough for tiered JIT to reach fully optimised code and short enough that the whole
+    /// suite runs in about 15 minutes on 2 cores.
+    /// </summary>
+    public static Job Default { get; } = Job.Default.WithId("JIT").WithLaunchCount(1).WithWarmupCount(5).WithIterationCount(12);
+
+    /// <summary>
+    /// The columns (ns/step, ModelGen/this, GFLOP/s, median, min, max) and the jobs: the run length of
+    /// <c>--job dry|short|medium|long|default</c> (taken out of <paramref name="args"/>; without it <see cref="Default"/>),
+    /// for the JIT job and for every job the switches add.
+    /// </summary>
+    public static IConfig Config(List<string> args, bool aot, bool vector512)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        IConfig config = DefaultConfig.Instance
+            .AddColumn(StatisticColumn.Median, StatisticColumn.Min, StatisticColumn.Max)
+            .AddColumn(new NsPerStepColumn(median: false), new ModelGenRatioColumn(), new GflopsColumn());
+        // BenchmarkDotNet builds each job through a project it generates under bin/, which sets
+        // ImportDirectoryBuildTargets=false; turned back on, that project imports Directory.Build.targets beside this
+        // file, whose WeakenGlibcxx step fixes the libLibTorchSharp.so copied into the generated project's output.
+        // (Set on each job, not through a mutator: a mutator's Arguments would replace the AOT job's own.)
+        Job baseJob = TakeRunLength(args).WithArguments([ImportTargets]);
+        // With more than one job, the JIT job is BenchmarkDotNet's baseline: its Ratio column is then AOT / JIT, 512-bit / 256-bit.
+        Job jit = baseJob.WithId("JIT");
+        config = config.AddJob(aot || vector512 ? jit.AsBaseline() : jit);
+        if (aot)
+        {
+            // NativeAOT publishes of the benchmark program (BenchmarkDotNet's NativeAOT toolchain, the SDK's
+            // ILCompiler). BenchmarkDotNet writes IlcInstructionSet=native unless told otherwise; for the "AOT" job
+            // the global property /p:IlcInstructionSet= (empty) overrides that, so the compiler's default instruction
+            // set is used, as in a plain `dotnet publish -p:PublishAot=true`. "AOT-v3" compiles x86-64-v3 (AVX2, FMA, BMI) in.
+            config = config
+                .AddJob(baseJob.WithId("AOT")
+                    .WithToolchain(NativeAotToolchain.CreateBuilder().UseNuGet().TargetFrameworkMoniker("net10.0").ToToolchain())
+                    .WithArguments([ImportTargets, new MsBuildArgument("/p:IlcInstructionSet=")]))
+                .AddJob(baseJob.WithId("AOT-v3")
+                    .WithToolchain(NativeAotToolchain.CreateBuilder().UseNuGet().IlcInstructionSet("x86-64-v3").TargetFrameworkMoniker("net10.0").ToToolchain())
+                    .WithArguments([ImportTargets, new MsBuildArgument("/p:IlcInstructionSet=x86-64-v3")]));
+        }
+        if (vector512)
+        {
+            // Vector<float> of 16 lanes on an AVX-512 CPU (the JIT's default is 256 bits, 8 lanes).
+            config = config.AddJob(baseJob.WithId("JIT-512").WithEnvironmentVariable("DOTNET_MaxVectorTBitWidth", "512"));
+        }
+        if (aot || vector512)
+        {
+            // TorchSharp, ONNX Runtime and RTNeural do not change with these jobs: only ModelGen's benchmarks run.
+            config = config.AddFilter(new SimpleFilter(b => b.Descriptor.Categories.Contains("modelgen")));
+        }
+        return config;
+    }
+
+    private static MsBuildArgument ImportTargets { get; } = new("/p:ImportDirectoryBuildTargets=true");
+
+    private static Job TakeRunLength(List<string> args)
+    {
+        int at = args.FindIndex(a => a is "--job" or "-j");
+        if (at < 0 || at + 1 >= args.Count) return Default;
+        Job job = args[at + 1].ToLowerInvariant() switch
+        {
+            "dry" => Job.Dry,
+            "short" => Job.ShortRun,
+            "medium" => Job.MediumRun,
+            "long" => Job.LongRun,
+            "default" => Job.Default,
+            _ => throw new ArgumentException($"--job {args[at + 1]}: this program takes dry, short, medium, long or default."),
+        };
+        args.RemoveRange(at, 2);
+        return job;
+    }
+}
