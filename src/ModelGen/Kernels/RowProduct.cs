@@ -269,6 +269,21 @@ internal static class RowProduct
         ReadOnlySpan<float> x, int xStride, ReadOnlySpan<float> bias, Span<float> y, int yStride)
     {
         int tileWidth = tileVectors * Vector<float>.Count;
+        if (rows < GroupRows)
+        {
+            // Fewer rows than a register group (a batch of 1 runs here every step): each row's MatVec, whose 6 or
+            // 8 independent accumulators keep the FMA units busy where the 1-row kernels' 2 would wait on latency.
+            if (rows <= 0) return;
+            if ((long)(rows - 1) * xStride + cols > x.Length) throw new ArgumentException("RowProduct: x is too short.", nameof(x));
+            if ((long)(rows - 1) * yStride + tiles * tileWidth > y.Length) throw new ArgumentException("RowProduct: y is too short.", nameof(y));
+            if ((long)tiles * tileWidth * cols > packed.Length) throw new ArgumentException("RowProduct: packed is too short.", nameof(packed));
+            if (!bias.IsEmpty && bias.Length < tiles * tileWidth) throw new ArgumentException("RowProduct: bias is too short.", nameof(bias));
+            for (int row = 0; row < rows; row++)
+            {
+                Packed.MatVec(packed, tiles, tileVectors, cols, ref Unsafe.AsRef(in x[row * xStride]), bias, ref y[row * yStride]);
+            }
+            return;
+        }
         for (int tile = 0; tile < tiles; tile++)
         {
             int tileStart = tile * tileWidth;
