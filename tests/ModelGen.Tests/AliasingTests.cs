@@ -28,6 +28,33 @@ public class AliasingTests
         Assert.Equal("output", exception.ParamName);
     }
 
+    [Fact]
+    public void A_step_into_or_from_the_streaming_state_is_rejected_before_it_changes_the_state()
+    {
+        // LSTM 8→32, 2 layers: HiddenState holds 64 floats, CellState 64, room for a step's input (8) or output (32 or 4).
+        var model = new LstmStacked();
+        model.InitializeParameters(3);
+        TestHelpers.RandomValues(model.HiddenState.Length, seed: 4).CopyTo(model.HiddenState);
+        TestHelpers.RandomValues(model.CellState.Length, seed: 5).CopyTo(model.CellState);
+        float[] h = model.HiddenState.ToArray(), c = model.CellState.ToArray();
+        float[] x = TestHelpers.RandomInput(model, 1, 1, seed: 6);
+
+        AssertRejected(() => model.Step(x, model.HiddenState[..LstmStacked.StateSize]), "output", "HiddenState");
+        AssertRejected(() => model.Step(x, model.CellState[32..]), "output", "CellState");
+        AssertRejected(() => model.StepPredict(x, model.HiddenState[..LstmStacked.OutputSize]), "prediction", "HiddenState");
+        AssertRejected(() => model.Step(model.HiddenState[..LstmStacked.InputSize], new float[LstmStacked.StateSize]), "HiddenState", "input");
+        AssertRejected(() => model.StepPredict(model.CellState[8..16], new float[LstmStacked.OutputSize]), "CellState", "input");
+        TestHelpers.AssertBitEqual(h, model.HiddenState, "h after the rejected steps");
+        TestHelpers.AssertBitEqual(c, model.CellState, "c after the rejected steps");
+
+        void AssertRejected(Action step, string written, string read)
+        {
+            var exception = Assert.Throws<ArgumentException>(step);
+            Assert.Equal(written, exception.ParamName);
+            Assert.Contains($"{written} overlaps {read}", exception.Message, StringComparison.Ordinal);
+        }
+    }
+
     [Theory]
     [MemberData(nameof(TestModels.All), MemberType = typeof(TestModels))]
     public void Final_state_into_the_initial_state_span_equals_separate_buffers(string name)

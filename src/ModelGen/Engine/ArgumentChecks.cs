@@ -38,10 +38,18 @@ internal static class ArgumentChecks
     /// <paramref name="sameIsSafe"/>) the very same span: a call that writes one while it still reads the other
     /// would otherwise return wrong values without a word.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void NoOverlap(ReadOnlySpan<float> written, string writtenName, ReadOnlySpan<float> read, string readName,
         bool sameIsSafe = false)
     {
-        if (written.IsEmpty || read.IsEmpty || !written.Overlaps(read)) return;
+        // Inlined, the common case costs a few compares (a streaming step makes a dozen of these checks).
+        if (!written.IsEmpty && !read.IsEmpty && written.Overlaps(read)) Overlapping(written, writtenName, read, readName, sameIsSafe);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void Overlapping(ReadOnlySpan<float> written, string writtenName, ReadOnlySpan<float> read, string readName,
+        bool sameIsSafe)
+    {
         if (sameIsSafe && written.Length == read.Length
             && Unsafe.AreSame(ref MemoryMarshal.GetReference(written), ref MemoryMarshal.GetReference(read)))
         {

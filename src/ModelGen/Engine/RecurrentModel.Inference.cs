@@ -54,7 +54,7 @@ public sealed partial class RecurrentModel<TSpec>
         float[] h = workspace.StreamH, c = workspace.StreamC;
         CheckLength(nameof(input), input.Length, batch, 1, InputSize, "[B, I]");
         CheckLength(nameof(output), output.Length, batch, 1, StateSize, "[B, Hout]");
-        CheckAliasing(input, h, c, output, nameof(output), h, c);
+        CheckStepAliasing(input, output, nameof(output), h, c);
         if (batch == 1) StreamingStep<TSpec>.Step(workspace.PackedWeights, input, h, c, workspace.StepScratch, output);
         else Run(workspace, input, batch, 1, h, c, h, c, output);
     }
@@ -68,7 +68,7 @@ public sealed partial class RecurrentModel<TSpec>
         float[] h = workspace.StreamH, c = workspace.StreamC;
         CheckLength(nameof(input), input.Length, batch, 1, InputSize, "[B, I]");
         CheckLength(nameof(prediction), prediction.Length, batch, 1, OutputSize, "[B, O]");
-        CheckAliasing(input, h, c, prediction, nameof(prediction), h, c);
+        CheckStepAliasing(input, prediction, nameof(prediction), h, c);
         if (batch == 1)
         {
             StreamingStep<TSpec>.Step(workspace.PackedWeights, input, h, c, workspace.StepScratch, default);
@@ -78,6 +78,19 @@ public sealed partial class RecurrentModel<TSpec>
         {
             Predict(workspace, ForwardResult.SequencePrediction, RunToWorkspace(workspace, input, batch, 1, h, c, h, c), batch, 1, prediction);
         }
+    }
+
+    /// <summary>
+    /// A step's aliasing rules: it writes <paramref name="result"/> and the streaming state (the workspace's own
+    /// arrays, disjoint) while it still reads <paramref name="input"/> and that state.
+    /// </summary>
+    private static void CheckStepAliasing(ReadOnlySpan<float> input, ReadOnlySpan<float> result, string resultName, float[] h, float[] c)
+    {
+        ArgumentChecks.NoOverlap(result, resultName, input, nameof(input));
+        ArgumentChecks.NoOverlap(result, resultName, h, "HiddenState");
+        ArgumentChecks.NoOverlap(result, resultName, c, "CellState");
+        ArgumentChecks.NoOverlap(h, "HiddenState", input, nameof(input));
+        ArgumentChecks.NoOverlap(c, "CellState", input, nameof(input));
     }
 
     /// <summary>Floats of the packed copy of the weights that the kernels read (padding included; depends on the vector width).</summary>

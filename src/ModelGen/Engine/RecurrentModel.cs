@@ -340,17 +340,21 @@ public sealed partial class RecurrentModel<TSpec> where TSpec : struct, IRecurre
         return (int)(input.Length / perSequenceStep);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void CheckLength(string name, int actual, int batch, int steps, int features, string notation)
     {
+        if (actual != (long)batch * steps * features) WrongLength(name, actual, batch, steps, features, notation);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void WrongLength(string name, int actual, int batch, int steps, int features, string notation)
+    {
         long expected = (long)batch * steps * features;
-        if (actual != expected)
-        {
-            string shape = notation.Contains('T', StringComparison.Ordinal)
-                ? $"[{batch}, {steps}, {features}]"
-                : $"[{batch}, {features}]";
-            throw new ArgumentException(
-                $"{name}: expected shape {notation} = {shape} ({expected} floats), got {actual} floats.", name);
-        }
+        string shape = notation.Contains('T', StringComparison.Ordinal)
+            ? $"[{batch}, {steps}, {features}]"
+            : $"[{batch}, {features}]";
+        throw new ArgumentException(
+            $"{name}: expected shape {notation} = {shape} ({expected} floats), got {actual} floats.", name);
     }
 
     private static void CheckStates(int batch, ReadOnlySpan<float> h, ReadOnlySpan<float> c, string hName, string cName)
