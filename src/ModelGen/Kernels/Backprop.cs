@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace ModelGen.Kernels;
@@ -11,6 +12,7 @@ namespace ModelGen.Kernels;
 internal static class Backprop
 {
     /// <summary><c>dW[r, :] += dy[r] · x</c> for every row r.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void AddOuter(Span<float> dW, ReadOnlySpan<float> dy, ReadOnlySpan<float> x)
     {
         int cols = x.Length;
@@ -21,6 +23,7 @@ internal static class Backprop
     }
 
     /// <summary><c>dx += Wᵀ dy</c>: <c>dx[k] += Σ_r W[r, k] · dy[r]</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void AddTransposedProduct(Span<float> dx, ReadOnlySpan<float> w, ReadOnlySpan<float> dy)
     {
         int cols = dx.Length;
@@ -31,6 +34,7 @@ internal static class Backprop
     }
 
     /// <summary><c>y += a · x</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void AddScaled(Span<float> y, float a, ReadOnlySpan<float> x)
     {
         if (x.Length != y.Length) throw new ArgumentException("AddScaled: lengths differ.");
@@ -47,5 +51,6 @@ internal static class Backprop
     }
 
     /// <summary><c>y += x</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Add(Span<float> y, ReadOnlySpan<float> x) => AddScaled(y, 1f, x);
 }

@@ -114,6 +114,7 @@ internal readonly struct LstmCell : ICell
     /// <c>dc = dc' + dh ⊙ o ⊙ (1 − tanh²c')</c>; <c>dzi = dc ⊙ g ⊙ i(1−i)</c>, <c>dzf = dc ⊙ c ⊙ f(1−f)</c>,
     /// <c>dzg = dc ⊙ i ⊙ (1−g²)</c>, <c>dzo = dh ⊙ tanh c' ⊙ o(1−o)</c>; dL/dc_{t-1} = dc ⊙ f.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Backward(in CellBackward s)
     {
         int p = s.Padded;
@@ -173,6 +174,7 @@ internal readonly struct GruCell : ICell
     /// <c>dn = dh ⊙ (1−z)</c>, <c>dzn = dn ⊙ (1−n²)</c>, <c>dzr = dzn ⊙ hn ⊙ r(1−r)</c>,
     /// <c>dzz = dh ⊙ (h − n) ⊙ z(1−z)</c>; the hidden side of n is <c>dzn ⊙ r</c>; dh_{t-1} gets <c>dh ⊙ z</c> directly.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Backward(in CellBackward s)
     {
         int p = s.Padded;
@@ -216,6 +218,7 @@ internal readonly struct RnnCell : ICell
     }
 
     /// <summary><c>dz = dh ⊙ (1 − h'²)</c> for tanh, <c>dh ⊙ [h' &gt; 0]</c> for ReLU.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Backward(in CellBackward s)
     {
         ReadOnlySpan<Vector<float>> h = Mem.Vectors(s.Gates[..s.Padded]), dh = Mem.Vectors(s.DH);

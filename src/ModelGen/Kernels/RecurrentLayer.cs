@@ -192,5 +192,6 @@ internal static class RecurrentLayer<TSpec, TCell, TInput>
         }
     }
 
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private static void ThrowTooShort(string name) => throw new ArgumentException($"{name} is shorter than its sizes imply.", name);
 }

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace ModelGen.Kernels;
 
@@ -63,6 +64,7 @@ internal static class RecurrentLayerBackward<TSpec, TCell, TInput>
     /// Each gradient element is summed in a fixed order (rows b-major then t ascending; gates and units in
     /// PyTorch's row order) in one lane, so the result does not depend on the vector width.
     /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Backward(scoped ref BackwardPass p)
     {
         int inputSize = TInput.Value, hidden = TSpec.HiddenSize, state = Sizes<TSpec>.State;
@@ -243,6 +245,7 @@ internal static class RecurrentLayerBackward<TSpec, TCell, TInput>
     }
 
     /// <summary><c>sum += dz[n, :]</c> for the rows n of one run.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void SumRows(ReadOnlySpan<float> dz, int first, int count, Span<float> sum)
     {
         int gateSpan = sum.Length;
@@ -253,6 +256,7 @@ internal static class RecurrentLayerBackward<TSpec, TCell, TInput>
     /// <c>dx[n, :] += Σ_r dzx[n, r] · W_ih[r, :]</c> for the rows of one run, in chunks through
     /// <see cref="BackwardPass.DSourceRows"/> (the products need whole vectors, the source rows have K floats).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void AddSourceGradient(scoped ref BackwardPass p, ReadOnlySpan<float> dzInput, int first, int count)
     {
         int inputSize = TInput.Value, hidden = TSpec.HiddenSize, cStride = Sizes<TSpec>.CStride;
@@ -276,6 +280,7 @@ internal static class RecurrentLayerBackward<TSpec, TCell, TInput>
     }
 
     /// <summary>Row-major <c>[G·H, K]</c> into rows of <paramref name="paddedWidth"/> floats, the padding zero.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PadRows(ReadOnlySpan<float> w, int width, Span<float> padded, int paddedWidth)
     {
         int rowCount = w.Length / width;
@@ -290,6 +295,7 @@ internal static class RecurrentLayerBackward<TSpec, TCell, TInput>
     /// <c>gradient[g·H + j, k] += columns[k, g·Hp + j]</c>: a transposed, gate-major padded accumulation into
     /// PyTorch's row-major <c>[G·H, K]</c>.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void AddColumns(ReadOnlySpan<float> columns, Span<float> gradient, int width)
     {
         int hidden = TSpec.HiddenSize, cStride = Sizes<TSpec>.CStride, gateSpan = TCell.GateCount * cStride;
@@ -303,6 +309,7 @@ internal static class RecurrentLayerBackward<TSpec, TCell, TInput>
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Span<float> Take(ref Span<float> scratch, int length)
     {
         Span<float> part = scratch[..length];
@@ -311,6 +318,7 @@ internal static class RecurrentLayerBackward<TSpec, TCell, TInput>
     }
 
     /// <summary>The LSTM cell's output before the projection, <c>o ⊙ tanh(c)</c>, from the step's records.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void RecomputeProjectedCell(ReadOnlySpan<float> gateRecord, ReadOnlySpan<float> cellRecord, Span<float> hCell)
     {
         int cStride = Sizes<TSpec>.CStride;

@@ -34,6 +34,7 @@ internal static class RowProduct
     /// columns (a multiple of <see cref="Vector{T}.Count"/>); <paramref name="start"/> (width floats, or empty for
     /// zero) is the initial value when not <paramref name="accumulate"/>.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Multiply(int rows, int depth, int width,
         ReadOnlySpan<float> a, int aRowStride, int aColStride,
         ReadOnlySpan<float> m, int mStride,
@@ -130,6 +131,7 @@ internal static class RowProduct
     }
 
     /// <summary>Rows for the 6-row kernel: a remainder of 2 or 3 runs faster as two 4-row groups than row by row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int WideRows(int rows)
     {
         int wide = rows / WideGroupRows * WideGroupRows;
@@ -144,6 +146,7 @@ internal static class RowProduct
     private static Vector<float> Initial(bool fromY, ref float y, int index, Vector<float> start) =>
         fromY ? Mem.Load(ref y, index) : start;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Rows4Vectors2(ref float a, int aRow, int aCol, int depth, ref float m, int mStride,
         ref float y, int yStride, bool fromY, Vector<float> start0, Vector<float> start1)
     {
@@ -175,6 +178,7 @@ internal static class RowProduct
         c30.StoreUnsafe(ref y, (nuint)(3 * yStride)); c31.StoreUnsafe(ref y, (nuint)(3 * yStride + v));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Rows6Vectors2(ref float a, int aRow, int aCol, int depth, ref float m, int mStride,
         ref float y, int yStride, bool fromY, Vector<float> start0, Vector<float> start1)
     {
@@ -216,6 +220,7 @@ internal static class RowProduct
         c50.StoreUnsafe(ref y, (nuint)(5 * yStride)); c51.StoreUnsafe(ref y, (nuint)(5 * yStride + v));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Rows4Vectors1(ref float a, int aRow, int aCol, int depth, ref float m, int mStride,
         ref float y, int yStride, bool fromY, Vector<float> start)
     {
@@ -237,6 +242,7 @@ internal static class RowProduct
         c2.StoreUnsafe(ref y, (nuint)(2 * yStride)); c3.StoreUnsafe(ref y, (nuint)(3 * yStride));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Rows1Vectors2(ref float a, int aCol, int depth, ref float m, int mStride, ref float y,
         bool fromY, Vector<float> start0, Vector<float> start1)
     {
@@ -252,6 +258,7 @@ internal static class RowProduct
         c0.StoreUnsafe(ref y); c1.StoreUnsafe(ref y, (nuint)v);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Rows1Vectors1(ref float a, int aCol, int depth, ref float m, int mStride, ref float y,
         bool fromY, Vector<float> start)
     {
@@ -265,6 +272,7 @@ internal static class RowProduct
     /// packed by <see cref="Packed.PackMatrix"/> with <paramref name="cols"/> columns; y gate-packed, rows
     /// <paramref name="yStride"/> apart. Bit for bit <see cref="Packed.MatVec"/> of each row.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MultiplyPacked(ReadOnlySpan<float> packed, int tiles, int tileVectors, int cols, int rows,
         ReadOnlySpan<float> x, int xStride, ReadOnlySpan<float> bias, Span<float> y, int yStride)
     {

@@ -31,6 +31,7 @@ internal static class Subnormals
     }
 
     /// <summary><paramref name="source"/> copied into <paramref name="destination"/> (at least as long), flushed.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void FlushCopy(ReadOnlySpan<float> source, Span<float> destination)
     {
         int v = Vector<float>.Count, i = 0;

@@ -71,6 +71,7 @@ public static class LinearKernel<TSpec> where TSpec : struct, ILinearSpec
     /// <c>[rows, Out]</c> (each at least), scratch at least <see cref="ScratchLength"/>. Input and output must
     /// not overlap.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward(ReadOnlySpan<float> packed, ReadOnlySpan<float> input, Span<float> output, int rows, Span<float> scratch)
     {
         int inF = TSpec.InFeatures, outF = TSpec.OutFeatures, v = Vector<float>.Count, blocks = Blocks;
@@ -203,6 +204,7 @@ public static class LinearKernel<TSpec> where TSpec : struct, ILinearSpec
     /// (<c>[rows, In]</c>; pass empty to skip it). <paramref name="weight"/> is the row-major parameter W, not the
     /// packed copy; input <c>[rows, In]</c> and dOutput <c>[rows, Out]</c> as in the forward.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Backward(ReadOnlySpan<float> weight, ReadOnlySpan<float> input, ReadOnlySpan<float> dOutput, int rows,
         Span<float> dWeight, Span<float> dBias, Span<float> dInput)
     {
@@ -238,6 +240,7 @@ public static class LinearKernel<TSpec> where TSpec : struct, ILinearSpec
     }
 
     /// <summary><c>y += Σ_{j &lt; count} a[j·aStride] · m[j·mStride .. + y.Length]</c>, four terms per pass over y.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void AddCombination(Span<float> y, ReadOnlySpan<float> a, int aStride, ReadOnlySpan<float> m, int mStride, int count)
     {
         int n = y.Length, j = 0;

@@ -146,6 +146,7 @@ public static class RecurrentKernel<TSpec> where TSpec : struct, IRecurrentModel
     /// <param name="random">The masks' generator: one draw per output element of each layer below the top, layer
     /// by layer, in memory order (<see cref="DropoutKernel"/>), and none when <paramref name="dropout"/> is 0.</param>
     /// <exception cref="ArgumentException">A span's length does not match the sizes.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward<TCache>(ReadOnlySpan<float> packed, ReadOnlySpan<float> input, ReadOnlySpan<int> lengths,
         int batch, int steps, Span<float> output, ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, Span<float> hN, Span<float> cN,
         Span<float> arena, float dropout, ref SplitMix64 random) where TCache : struct, ICacheMode
@@ -246,6 +247,7 @@ public static class RecurrentKernel<TSpec> where TSpec : struct, IRecurrentModel
     /// <exception cref="ArgumentException">A span's length does not match the sizes.</exception>
     /// <exception cref="InvalidOperationException"><paramref name="arena"/> holds no complete record of a forward
     /// with this B and T.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Backward(ReadOnlySpan<float> parameters, Span<float> gradients, ReadOnlySpan<float> input,
         ReadOnlySpan<int> lengths, int batch, int steps, ReadOnlySpan<float> h0, ReadOnlySpan<float> c0,
         ReadOnlySpan<float> dOutput, ReadOnlySpan<float> dHN, ReadOnlySpan<float> dCN,

@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
 
 namespace ModelGen;
 
@@ -253,6 +254,7 @@ public static class Losses
             (float)((difference <= -delta ? -delta : difference >= delta ? delta : (double)difference) / count);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Pointwise<TLoss>(ReadOnlySpan<float> prediction, ReadOnlySpan<float> target, Span<float> gradient, TLoss loss)
         where TLoss : struct, IPointwise
     {

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using ModelGen.Kernels;
 
@@ -215,6 +216,7 @@ public sealed class Sgd : Optimizer
     public float WeightDecay { get; }
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     protected override void Update(Span<float> parameters, ReadOnlySpan<float> gradients, long step)
     {
         for (int i = 0; i < parameters.Length; i++)
@@ -284,6 +286,7 @@ public class Adam : Optimizer
     public bool DecoupledWeightDecay { get; }
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     protected override void Update(Span<float> parameters, ReadOnlySpan<float> gradients, long step)
     {
         float stepSize = (float)(LearningRate / (1 - Math.Pow(Beta1, step)));
@@ -307,6 +310,7 @@ public class Adam : Optimizer
     }
 
     /// <summary>The rule for one vector of parameters; the tail uses it on broadcast scalars, so every element follows the same arithmetic.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private (Vector<float> P, Vector<float> M, Vector<float> V) Update(Vector<float> p, Vector<float> g, Vector<float> m,
         Vector<float> v, float stepSize, float correction2Sqrt, float decay, float coupledDecay)
     {
