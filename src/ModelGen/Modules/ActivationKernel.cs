@@ -154,6 +154,7 @@ public static class ActivationKernel<TActivation> where TActivation : struct, IA
     /// <summary>
     /// <c>y[i] = f(x[i])</c>; <paramref name="y"/> is at least as long as <paramref name="x"/> and may be x itself.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward(ReadOnlySpan<float> x, Span<float> y)
     {
         SpanChecks.AtLeast(y.Length, x.Length, nameof(y));
@@ -173,6 +174,7 @@ public static class ActivationKernel<TActivation> where TActivation : struct, IA
     /// <c>dx[i] = dy[i] · f′(x[i])</c> from the forward's input x and output y (each as long as dy); dx is
     /// overwritten and may be dy itself.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dx)
     {
         int n = dy.Length, v = Vector<float>.Count, i = 0;

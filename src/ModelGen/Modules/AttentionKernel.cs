@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
@@ -144,6 +145,7 @@ public static class AttentionKernel<TSpec> where TSpec : struct, IAttentionSpec
     /// Additive <c>keys[b, s, a] = Ua.bias[a] + Σ_j Ua[a, j]·m[b, s, j]</c>; Dot writes nothing. Every step is
     /// projected, padding included (the forward ignores masked steps).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ProjectKeys(ReadOnlySpan<float> parameters, ReadOnlySpan<float> memory, int batch, int sourceSteps, Span<float> keys)
     {
         SpanChecks.Exact(parameters.Length, ParameterLength, nameof(parameters));
@@ -209,6 +211,7 @@ public static class AttentionKernel<TSpec> where TSpec : struct, IAttentionSpec
     /// </summary>
     /// <exception cref="ArgumentException">A span too short (named, with the expected and actual lengths), rows not a
     /// multiple of rowsPerSequence, or a memory length outside [1, Ts]; thrown before anything is written.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward<TCache>(ReadOnlySpan<float> parameters, ReadOnlySpan<float> input, ReadOnlySpan<float> query, int rows, int rowsPerSequence,
         ReadOnlySpan<float> memory, ReadOnlySpan<float> keys, ReadOnlySpan<int> memoryLengths, int sourceSteps,
         Span<float> weights, Span<float> output, Span<float> record, Span<float> scratch) where TCache : struct, ICacheMode
@@ -287,6 +290,7 @@ public static class AttentionKernel<TSpec> where TSpec : struct, IAttentionSpec
     /// </summary>
     /// <exception cref="ArgumentException">As for <see cref="Forward"/>, and a gradient span of the wrong length;
     /// thrown before anything is written.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Backward(ReadOnlySpan<float> parameters, ReadOnlySpan<float> query, int rows, int rowsPerSequence,
         ReadOnlySpan<float> memory, ReadOnlySpan<float> keys, ReadOnlySpan<int> memoryLengths, int sourceSteps,
         ReadOnlySpan<float> weights, ReadOnlySpan<float> record, ReadOnlySpan<float> dOutput,
@@ -400,6 +404,7 @@ public static class AttentionKernel<TSpec> where TSpec : struct, IAttentionSpec
     /// multiplies and adds), added as (s₀ + s₁) + (s₂ + s₃), then the last x.Length mod 4 terms in increasing i.
     /// The order does not depend on <see cref="Vector{T}.Count"/>, so neither does the result.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Dot(ReadOnlySpan<float> x, ReadOnlySpan<float> y)
     {
         y = y[..x.Length];
@@ -420,6 +425,7 @@ public static class AttentionKernel<TSpec> where TSpec : struct, IAttentionSpec
     }
 
     /// <summary><c>t[i] = tanh(x[i] + y[i])</c>, by <see cref="Activations.Tanh"/> on every element (the tail too), so every width gives the same floats.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void TanhOfSum(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> t)
     {
         int n = t.Length, i = 0, v = Vector<float>.Count;
@@ -437,6 +443,7 @@ public static class AttentionKernel<TSpec> where TSpec : struct, IAttentionSpec
     /// The additive score's backward for one source step, element by element (so every width gives the same floats):
     /// <c>∂Va += ds·t</c>, and <c>ds·Va·(1 − t²)</c>, the gradient of <c>Wa q + Ua k</c>, added to both of theirs.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void AdditiveScoreBackward(float ds, ReadOnlySpan<float> va, ReadOnlySpan<float> t, Span<float> dVa,
         Span<float> dProjected, Span<float> dKey)
     {
@@ -466,6 +473,7 @@ public static class AttentionKernel<TSpec> where TSpec : struct, IAttentionSpec
     }
 
     /// <summary><c>y[i] += c·x[i]</c>, each a plain multiply and add on its own element, so vectors of any width give the same floats.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void AddScaled(Span<float> y, float c, ReadOnlySpan<float> x)
     {
         int n = y.Length, i = 0, v = Vector<float>.Count;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace ModelGen.Kernels;
 
 /// <summary>
@@ -8,6 +9,7 @@ namespace ModelGen.Kernels;
 public static class DropoutKernel
 {
     /// <summary><c>mask[i] = u &lt; p ? 0 : 1/(1 − p)</c> and <c>y = x ⊙ mask</c>; <paramref name="mask"/> is what backward reads.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward(float p, ref SplitMix64 random, ReadOnlySpan<float> x, Span<float> y, Span<float> mask)
     {
         if (y.Length < x.Length || mask.Length < x.Length) throw new ArgumentException("y and mask must be as long as x.", nameof(x));
@@ -20,6 +22,7 @@ public static class DropoutKernel
     }
 
     /// <summary><c>dx = dy ⊙ mask</c> (<paramref name="dx"/> may be <paramref name="dy"/> itself).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Backward(ReadOnlySpan<float> mask, ReadOnlySpan<float> dy, Span<float> dx)
     {
         if (mask.Length < dy.Length || dx.Length < dy.Length) throw new ArgumentException("mask and dx must be as long as dy.", nameof(dy));

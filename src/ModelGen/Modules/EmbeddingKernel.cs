@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace ModelGen.Kernels;
 
 /// <summary>
@@ -30,6 +31,7 @@ public static class EmbeddingKernel<TSpec> where TSpec : struct, IEmbeddingSpec
     /// <c>output[r, :] = weight[tokens[r], :]</c> for each of the <c>rows = tokens.Length</c> tokens.
     /// Shapes: weight <c>[N, E]</c>, tokens <c>[rows]</c>, output <c>[rows, E]</c> (at least).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward(ReadOnlySpan<float> weight, ReadOnlySpan<int> tokens, Span<float> output)
     {
         int e = TSpec.EmbeddingDim;
@@ -47,6 +49,7 @@ public static class EmbeddingKernel<TSpec> where TSpec : struct, IEmbeddingSpec
     /// <see cref="IEmbeddingSpec.PaddingIdx"/> (PyTorch: the padding row gets no gradient). The gradient
     /// accumulates into <paramref name="dWeight"/> <c>[N, E]</c>; dOutput is <c>[rows, E]</c> (at least).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Backward(ReadOnlySpan<int> tokens, ReadOnlySpan<float> dOutput, Span<float> dWeight)
     {
         int e = TSpec.EmbeddingDim, padding = TSpec.PaddingIdx;

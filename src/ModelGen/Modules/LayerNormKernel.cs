@@ -35,6 +35,7 @@ public static class LayerNormKernel<TSpec> where TSpec : struct, ILayerNormSpec
     /// and <c>record[2r + 1] = rstd_r</c> (<see cref="RecordLength"/> floats); with <see cref="NoCache"/> the
     /// record is not touched and may be empty.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward<TCache>(ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, ReadOnlySpan<float> input,
         Span<float> output, int rows, Span<float> record) where TCache : struct, ICacheMode
     {
@@ -63,6 +64,7 @@ public static class LayerNormKernel<TSpec> where TSpec : struct, ILayerNormSpec
     }
 
     /// <summary><c>y = (x − mean) · rstd · w + b</c>, the tail with the same float operations as the vectors.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Normalize(ReadOnlySpan<float> x, float mean, float rstd, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> y)
     {
         int n = x.Length, i = 0, v = Vector<float>.Count;
@@ -87,6 +89,7 @@ public static class LayerNormKernel<TSpec> where TSpec : struct, ILayerNormSpec
     }
 
     /// <summary>Σ x in double: element i into partial sum i mod 4, the partial sums added in order, then the tail.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static double Sum(ReadOnlySpan<float> x)
     {
         int n = x.Length, i = 0;
@@ -104,6 +107,7 @@ public static class LayerNormKernel<TSpec> where TSpec : struct, ILayerNormSpec
     }
 
     /// <summary>Σ (x − mean)² in double, summed as <see cref="Sum"/> does.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static double SumSquaredDeviations(ReadOnlySpan<float> x, double mean)
     {
         int n = x.Length, i = 0;
@@ -132,6 +136,7 @@ public static class LayerNormKernel<TSpec> where TSpec : struct, ILayerNormSpec
     /// double), and the parameter gradients accumulate: <c>dWeight += Σ_r dy · x̂</c>, <c>dBias += Σ_r dy</c>
     /// (each <c>[N]</c>, or empty when the module has no such parameter). dInput may be dOutput itself.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Backward(ReadOnlySpan<float> weight, ReadOnlySpan<float> input, ReadOnlySpan<float> record,
         ReadOnlySpan<float> dOutput, int rows, Span<float> dWeight, Span<float> dBias, Span<float> dInput)
     {

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace ModelGen.Kernels;
 
@@ -26,6 +27,7 @@ public static class ReduceKernel
     }
 
     /// <summary>The last valid step: <c>y[b, :] = x[b, len_b − 1, :]</c> (<c>output[:, -1]</c> without lengths).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Last(ReadOnlySpan<float> x, ReadOnlySpan<int> lengths, int batch, int steps, int features, Span<float> y)
     {
         CheckSequence(x.Length, y.Length, lengths, batch, steps, features, nameof(x), nameof(y));
@@ -37,6 +39,7 @@ public static class ReduceKernel
     }
 
     /// <summary>Backward of <see cref="Last"/>: <c>dx[b, len_b − 1, :] = dy[b, :]</c>, every other step zero. dx is <c>[B, T, F]</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void LastBackward(ReadOnlySpan<float> dy, ReadOnlySpan<int> lengths, int batch, int steps, int features, Span<float> dx)
     {
         CheckSequence(dx.Length, dy.Length, lengths, batch, steps, features, nameof(dx), nameof(dy));
@@ -52,6 +55,7 @@ public static class ReduceKernel
     /// The mean over the valid steps: <c>y[b, :] = (Σ_{t &lt; len_b} x[b, t, :]) / len_b</c>, summed in float in
     /// increasing t (<c>output.mean(dim=1)</c> without lengths).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Mean(ReadOnlySpan<float> x, ReadOnlySpan<int> lengths, int batch, int steps, int features, Span<float> y)
     {
         CheckSequence(x.Length, y.Length, lengths, batch, steps, features, nameof(x), nameof(y));
@@ -65,6 +69,7 @@ public static class ReduceKernel
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Divide(Span<float> row, int length)
     {
         int i = 0, v = Vector<float>.Count;
@@ -78,6 +83,7 @@ public static class ReduceKernel
     }
 
     /// <summary>Backward of <see cref="Mean"/>: <c>dx[b, t, :] = dy[b, :] / len_b</c> for t &lt; len_b, zero after.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MeanBackward(ReadOnlySpan<float> dy, ReadOnlySpan<int> lengths, int batch, int steps, int features, Span<float> dx)
     {
         CheckSequence(dx.Length, dy.Length, lengths, batch, steps, features, nameof(dx), nameof(dy));
@@ -96,6 +102,7 @@ public static class ReduceKernel
     /// The maximum over the valid steps, as <c>torch.max(output, dim=1)</c>: <c>y[b, f] = max_{t &lt; len_b} x[b, t, f]</c>
     /// and <c>argmax[b, f]</c> (<c>[B, F]</c>) its step, the first one on ties; a NaN is the maximum (the first NaN).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Max(ReadOnlySpan<float> x, ReadOnlySpan<int> lengths, int batch, int steps, int features, Span<float> y, Span<int> argmax)
     {
         CheckSequence(x.Length, y.Length, lengths, batch, steps, features, nameof(x), nameof(y));
@@ -151,6 +158,7 @@ public static class ReduceKernel
     /// Backward of <see cref="Max"/>: <c>dx[b, argmax[b, f], f] = dy[b, f]</c>, zero elsewhere. Each argmax must be
     /// in [0, T).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MaxBackward(ReadOnlySpan<float> dy, ReadOnlySpan<int> argmax, int batch, int steps, int features, Span<float> dx)
     {
         CheckSequence(dx.Length, dy.Length, default, batch, steps, features, nameof(dx), nameof(dy));
@@ -178,6 +186,7 @@ public static class ReduceKernel
     /// <c>y[b, d·H + j] = hN[(L − 1)·D + d, b, j]</c>, from hN <c>[L·D, B, H]</c> (<paramref name="state"/> = H,
     /// the layer's H_out) into y <c>[B, D·H]</c>.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void FinalHidden(ReadOnlySpan<float> hN, int layers, int directions, int batch, int state, Span<float> y)
     {
         CheckFinalHidden(hN.Length, y.Length, layers, directions, batch, state, nameof(hN), nameof(y));
@@ -195,6 +204,7 @@ public static class ReduceKernel
     /// Backward of <see cref="FinalHidden"/>: <c>dHN[(L − 1)·D + d, b, j] = dy[b, d·H + j]</c>; dHN
     /// <c>[L·D, B, H]</c> is overwritten, zero for the lower layers.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void FinalHiddenBackward(ReadOnlySpan<float> dy, int layers, int directions, int batch, int state, Span<float> dHN)
     {
         CheckFinalHidden(dHN.Length, dy.Length, layers, directions, batch, state, nameof(dHN), nameof(dy));
