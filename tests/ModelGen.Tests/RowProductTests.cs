@@ -53,6 +53,7 @@ public class RowProductTests
     [InlineData(2, 7)]
     [InlineData(3, 130)]
     [InlineData(5, 300)]
+    [InlineData(9, 130)]
     public void Each_output_is_its_start_then_one_multiply_add_per_k_in_order(int vectors, int depth)
     {
         int width = vectors * Vector<float>.Count, mStride = width + 5;

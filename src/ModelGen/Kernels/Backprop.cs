@@ -50,6 +50,27 @@ internal static class Backprop
         for (; k < y.Length; k++) y[k] = MultiplyAdd.Of(a, x[k], y[k]);
     }
 
+    /// <summary><c>sum = a + b</c>; an empty <paramref name="a"/> counts as zeros.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Sum(Span<float> sum, ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    {
+        if (b.Length != sum.Length || (!a.IsEmpty && a.Length != sum.Length)) throw new ArgumentException("Sum: lengths differ.");
+        if (a.IsEmpty)
+        {
+            b.CopyTo(sum);
+            return;
+        }
+        int k = 0;
+        if (Vector.IsHardwareAccelerated && sum.Length >= Vector<float>.Count)
+        {
+            Span<Vector<float>> sv = MemoryMarshal.Cast<float, Vector<float>>(sum);
+            ReadOnlySpan<Vector<float>> av = MemoryMarshal.Cast<float, Vector<float>>(a), bv = MemoryMarshal.Cast<float, Vector<float>>(b);
+            for (int i = 0; i < sv.Length; i++) sv[i] = av[i] + bv[i];
+            k = sv.Length * Vector<float>.Count;
+        }
+        for (; k < sum.Length; k++) sum[k] = a[k] + b[k];
+    }
+
     /// <summary><c>y += x</c>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Add(Span<float> y, ReadOnlySpan<float> x) => AddScaled(y, 1f, x);

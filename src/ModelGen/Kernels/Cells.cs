@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics.X86;
 
 namespace ModelGen.Kernels;
 
@@ -66,13 +67,13 @@ internal ref struct CellBackward
     public bool Relu;
     public ReadOnlySpan<float> Gates;        // [G*Hp] activations of this step
     public ReadOnlySpan<float> Cell;         // [Hp] LSTM: c_t; GRU: W_hn h_prev + b_hn
-    public ReadOnlySpan<float> CellPrevious; // [Hp] LSTM: c_{t-1}
-    public ReadOnlySpan<float> HPrevious;    // [Hp] h_{t-1} (GRU)
+    public ReadOnlySpan<float> CellPrevious; // [Hp] LSTM: c_{t-1}; empty for the others
+    public ReadOnlySpan<float> HPrevious;    // [Hp] GRU: h_{t-1}; empty for the others
     public ReadOnlySpan<float> DH;           // [Hp] dL/dh_t (the cell's own h, before any projection)
     public Span<float> DC;                   // [Hp] LSTM: in dL/dc_t from the step after, out dL/dc_{t-1}
     public Span<float> DZInput;              // [G*Hp] out
-    public Span<float> DZHidden;             // [G*Hp] out
-    public Span<float> DHPreviousDirect;     // [Hp] out: dL/dh_{t-1} not through W_hh (GRU: z ⊙ dh)
+    public Span<float> DZHidden;             // [G*Hp] out, GRU; empty for LSTM and RNN, whose dzh is dzx
+    public Span<float> DHPreviousDirect;     // [Houtp] out: dL/dh_{t-1} not through W_hh (GRU: z ⊙ dh; others zero)
 }
 
 /// <summary>LSTM: i, f, g, o.</summary>
@@ -133,7 +134,6 @@ internal readonly struct LstmCell : ICell
             dz[3 * blocks + u] = dh[u] * tanhC * o[u] * (Vector<float>.One - o[u]);
             dc[u] = dcTotal * f[u];
         }
-        s.DZInput.CopyTo(s.DZHidden);
         s.DHPreviousDirect.Clear();
     }
 }
@@ -229,7 +229,6 @@ internal readonly struct RnnCell : ICell
                 ? Vector.ConditionalSelect(Vector.GreaterThan(h[u], Vector<float>.Zero), dh[u], Vector<float>.Zero)
                 : dh[u] * (Vector<float>.One - h[u] * h[u]);
         }
-        s.DZInput.CopyTo(s.DZHidden);
         s.DHPreviousDirect.Clear();
     }
 }
@@ -242,6 +241,22 @@ internal static class Mem
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ref float At(ref float source, int index) => ref Unsafe.Add(ref source, index);
+
+    /// <summary>
+    /// Asks the core to bring <paramref name="values"/> into its caches ahead of use (x86; a no-op elsewhere): for
+    /// the rows the time loops visit a whole sequence apart, which the hardware prefetchers do not follow.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe void Prefetch(ReadOnlySpan<float> values)
+    {
+        if (!Sse.IsSupported || values.IsEmpty) return;
+        fixed (float* start = values)
+        {
+            // One touch per 64-byte line.
+            for (int i = 0; i < values.Length; i += 16) Sse.Prefetch0(start + i);
+            Sse.Prefetch0(start + values.Length - 1);
+        }
+    }
 
     /// <summary>A float span seen as vectors (its length a multiple of <see cref="Vector{T}.Count"/>).</summary>
     public static ReadOnlySpan<Vector<float>> Vectors(ReadOnlySpan<float> values) => MemoryMarshal.Cast<float, Vector<float>>(values);

@@ -168,6 +168,17 @@ internal static class RecurrentLayer<TSpec, TCell, TInput>
                 for (int b = first; b < end; b++)
                 {
                     int row = b * steps + t;
+                    if (b + 1 < end)
+                    {
+                        // The next row's input gates and records are a sequence (T rows) further on, past what the
+                        // hardware prefetches.
+                        Mem.Prefetch(inputGates.Slice((row + steps) * gateStride, gateStride));
+                        if (TCache.Enabled)
+                        {
+                            Mem.Prefetch(p.GateCache.Slice((row + steps) * gateCacheStride, gateCacheStride));
+                            Mem.Prefetch(p.CellCache.Slice((row + steps) * cStride, cStride));
+                        }
+                    }
                     TCell.Step<TCache>(ref Unsafe.Add(ref xg, row * gateStride), ref Unsafe.Add(ref hg, b * gateStride),
                         ref Unsafe.Add(ref cell0, b * cellStride), ref Unsafe.Add(ref c0, b * cStride), blocks, relu,
                         ref Unsafe.Add(ref gateCache, row * gateCacheStride), ref Unsafe.Add(ref cellCache, row * cStride));

@@ -80,12 +80,11 @@ internal static class RecurrentLayerBackward<TSpec, TCell, TInput>
         Span<float> dBiasHh = o.BiasHh >= 0 ? p.Gradients.Slice(o.BiasHh, gateRows) : default;
 
         Span<float> scratch = p.Scratch;
-        Span<float> dState = Take(ref scratch, cStride);              // dL/dh_t, Hout used
+        Span<float> dState = Take(ref scratch, cStride);              // dL/dh_t, Hout used (with projection)
         Span<float> dCell = Take(ref scratch, cStride);               // dL/dh of the cell (before W_hr)
         Span<float> hCell = Take(ref scratch, cStride);               // o ⊙ tanh(c), LSTM with projection
-        Span<float> direct = Take(ref scratch, cStride);
-        Span<float> hPrevious = Take(ref scratch, cStride);
-        Span<float> cPrevious = Take(ref scratch, cStride);
+        Span<float> hPreviousRow = Take(ref scratch, cStride);        // GRU: h_{t-1} padded
+        Span<float> cPreviousRow = Take(ref scratch, cStride);        // LSTM: c_0 padded
         Span<float> biasSum = Take(ref scratch, gateSpan);
         Span<float> dh = p.DH[..(batch * statePadded)];
         Span<float> dc = p.DC[..(batch * cStride)];
@@ -107,9 +106,9 @@ internal static class RecurrentLayerBackward<TSpec, TCell, TInput>
             if (!p.DFinalH.IsEmpty) p.DFinalH.Slice(b * state, state).CopyTo(dh.Slice(b * statePadded));
             if (!p.DFinalC.IsEmpty) p.DFinalC.Slice(b * hidden, hidden).CopyTo(dc.Slice(b * cStride));
         }
-        hPrevious.Clear();
-        cPrevious.Clear();
-        dState.Clear();
+        hPreviousRow.Clear();
+        cPreviousRow.Clear();
+        dCell.Clear();
         ReadOnlySpan<int> lengths = p.Lengths;
         bool ragged = !lengths.IsEmpty;
         if (ragged && lengths.Length < batch) throw new ArgumentException("Lengths is shorter than the batch.", nameof(p));
@@ -131,38 +130,58 @@ internal static class RecurrentLayerBackward<TSpec, TCell, TInput>
                     int length = RowLengths.Of(lengths, b, steps);
                     bool hasPrevious = tPrevious >= 0 && tPrevious < length;
                     int row = b * steps + t;
+                    if (b + 1 < end)
+                    {
+                        // The next row's records are a sequence (T rows) further on, past what the hardware prefetches.
+                        int next = row + steps;
+                        Mem.Prefetch(p.GateCache.Slice(next * gateSpan, gateSpan));
+                        Mem.Prefetch(p.CellCache.Slice(next * cStride, cStride));
+                        if (tPrevious >= 0 && tPrevious < steps) Mem.Prefetch(p.CellCache.Slice((next - t + tPrevious) * cStride, cStride));
+                        if (!p.DOutput.IsEmpty) Mem.Prefetch(p.DOutput.Slice(next * outFeatures + p.Column, state));
+                    }
                     ReadOnlySpan<float> gateRecord = p.GateCache.Slice(row * gateSpan, gateSpan);
                     ReadOnlySpan<float> cellRecord = p.CellCache.Slice(row * cStride, cStride);
 
                     // dL/dh_t: from the output at t and from the step after t.
                     Span<float> dhRow = dh.Slice(b * statePadded, statePadded);
-                    if (p.DOutput.IsEmpty) dState[..state].Clear();
-                    else p.DOutput.Slice(row * outFeatures + p.Column, state).CopyTo(dState);
-                    Backprop.Add(dState[..state], dhRow[..state]);
-
-                    dCell.Clear();
+                    ReadOnlySpan<float> dOutput = p.DOutput.IsEmpty ? default : p.DOutput.Slice(row * outFeatures + p.Column, state);
                     if (projected)
                     {
                         // h = W_hr h_cell with h_cell = o ⊙ tanh(c): dW_hr += dh ⊗ h_cell, dh_cell = W_hrᵀ dh.
+                        Backprop.Sum(dState[..state], dOutput, dhRow[..state]);
+                        dCell.Clear();
                         RecomputeProjectedCell(gateRecord, cellRecord, hCell);
                         Backprop.AddOuter(p.Gradients.Slice(o.WeightHr, state * hidden), dState[..state], hCell[..hidden]);
                         Backprop.AddTransposedProduct(dCell[..hidden], p.Parameters.Slice(o.WeightHr, state * hidden), dState[..state]);
                     }
                     else
                     {
-                        dState[..state].CopyTo(dCell);
+                        // Only the first Hout floats: the padding stays as cleared before the loop, zero.
+                        Backprop.Sum(dCell[..state], dOutput, dhRow[..state]);
                     }
 
-                    if (hasPrevious) p.Output.Slice((b * steps + tPrevious) * outFeatures + p.Column, state).CopyTo(hPrevious);
-                    else if (p.InitialH.IsEmpty) hPrevious[..state].Clear();
-                    else p.InitialH.Slice(b * state, state).CopyTo(hPrevious);
+                    // The records of step t − 1 are read in place; only a missing step (the initial state) is copied.
+                    scoped ReadOnlySpan<float> hPrevious = default, cPrevious = default;
+                    if (TSpec.Cell == CellKind.Gru)
+                    {
+                        // Output rows are Hout floats apart: copied to give the cell a padded row.
+                        if (hasPrevious) p.Output.Slice((b * steps + tPrevious) * outFeatures + p.Column, state).CopyTo(hPreviousRow);
+                        else if (p.InitialH.IsEmpty) hPreviousRow[..state].Clear();
+                        else p.InitialH.Slice(b * state, state).CopyTo(hPreviousRow);
+                        hPrevious = hPreviousRow;
+                    }
                     if (TSpec.Cell == CellKind.Lstm)
                     {
-                        if (hasPrevious) p.CellCache.Slice((b * steps + tPrevious) * cStride, hidden).CopyTo(cPrevious);
-                        else if (p.InitialC.IsEmpty) cPrevious[..hidden].Clear();
-                        else p.InitialC.Slice(b * hidden, hidden).CopyTo(cPrevious);
+                        if (hasPrevious) cPrevious = p.CellCache.Slice((b * steps + tPrevious) * cStride, cStride);
+                        else
+                        {
+                            if (p.InitialC.IsEmpty) cPreviousRow[..hidden].Clear();
+                            else p.InitialC.Slice(b * hidden, hidden).CopyTo(cPreviousRow);
+                            cPrevious = cPreviousRow;
+                        }
                     }
 
+                    // The cell writes dh_prev's direct part over dh's row, which dCell has already taken in.
                     TCell.Backward(new CellBackward
                     {
                         Padded = cStride,
@@ -174,16 +193,16 @@ internal static class RecurrentLayerBackward<TSpec, TCell, TInput>
                         DH = dCell,
                         DC = dc.Slice(b * cStride, cStride),
                         DZInput = dzInput.Slice(row * gateSpan, gateSpan),
-                        DZHidden = dzHidden.Slice(row * gateSpan, gateSpan),
-                        DHPreviousDirect = direct,
+                        DZHidden = p.DZHidden.IsEmpty ? default : dzHidden.Slice(row * gateSpan, gateSpan),
+                        DHPreviousDirect = dhRow,
                     });
-                    // Houtp <= Hp: proj_size < hidden_size.
-                    direct[..statePadded].CopyTo(dhRow);
                 }
-                // dh_prev += W_hhᵀ dzh for the run's rows together, gate by gate in PyTorch's row order.
-                for (int g = 0; g < gates; g++)
+                // dh_prev += W_hhᵀ dzh for the run's rows together, over W_hh's rows in PyTorch's order (gate-major).
+                // Without padded units a row's gates follow each other as W_hh's rows do: one product over all.
+                int gateCalls = cStride == hidden ? 1 : gates, gateRowsPerCall = gateRows / gateCalls;
+                for (int g = 0; g < gateCalls; g++)
                 {
-                    RowProduct.Multiply(end - first, hidden, statePadded,
+                    RowProduct.Multiply(end - first, gateRowsPerCall, statePadded,
                         dzHidden[((first * steps + t) * gateSpan + g * cStride)..], steps * gateSpan, 1,
                         weightHhRows[(g * hidden * statePadded)..], statePadded,
                         dh[(first * statePadded)..], statePadded, default, accumulate: true);
