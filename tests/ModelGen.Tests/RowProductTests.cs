@@ -89,6 +89,46 @@ public class RowProductTests
         }
     }
 
+    // 1 to 5 tiles of each cell's gates (LSTM, GRU, RNN), so that the 512-bit kernel's tile pairs and the odd tile
+    // after them both run where the core has 512-bit vectors.
+    [Theory]
+    [InlineData(4, 13, 7)]
+    [InlineData(4, 40, 33)]
+    [InlineData(4, 70, 9)]
+    [InlineData(3, 21, 17)]
+    [InlineData(3, 50, 5)]
+    [InlineData(1, 70, 12)]
+    [InlineData(1, 300, 3)]
+    public void MatVec_gives_each_output_its_bias_then_one_multiply_add_per_column_in_order(int gates, int units, int cols)
+    {
+        int tiles = Packed.Tiles(gates, units), tileVectors = Packed.TileVectors(gates), length = Packed.VectorLength(gates, units);
+        float[] w = TestHelpers.RandomValues(gates * units * cols, 30);
+        float[] b = TestHelpers.RandomValues(gates * units, 31);
+        float[] x = TestHelpers.RandomValues(cols, 32);
+        var packed = new float[Packed.MatrixLength(gates, units, cols)];
+        var packedBias = new float[length];
+        Packed.PackMatrix(w, gates, units, cols, packed);
+        Packed.PackVector(b, gates, units, packedBias);
+        var y = new float[length];
+        Packed.MatVec(packed, tiles, tileVectors, cols, ref x[0], packedBias, ref y[0]);
+        // Gate g of unit j sits at (block · gates + g) · V + lane (the gate-packed order), from PyTorch's row g·units + j.
+        int v = System.Numerics.Vector<float>.Count;
+        var expected = new float[units * gates];
+        var actual = new float[units * gates];
+        for (int g = 0; g < gates; g++)
+        {
+            for (int j = 0; j < units; j++)
+            {
+                int r = g * units + j;
+                float sum = b[r];
+                for (int k = 0; k < cols; k++) sum = MultiplyAdd.Of(w[r * cols + k], x[k], sum);
+                expected[r] = sum;
+                actual[r] = y[((j / v) * gates + g) * v + j % v];
+            }
+        }
+        TestHelpers.AssertBitEqual(expected, actual, $"gates {gates}, units {units}, cols {cols}, tiles {tiles}");
+    }
+
     [Fact]
     public void Operands_too_short_for_the_sizes_are_rejected()
     {
