@@ -97,10 +97,10 @@ public sealed partial class RecurrentModel<TSpec>
     internal static int PackedWeightCount => PackedLength;
 
     /// <summary>A new packed copy of <paramref name="parameters"/>.</summary>
-    internal static float[] PackCopy(float[] parameters)
+    internal static AlignedFloats PackCopy(float[] parameters)
     {
-        var packed = new float[PackedLength];
-        Pack(parameters, packed);
+        var packed = new AlignedFloats(PackedLength);
+        Pack(parameters, packed.Span);
         return packed;
     }
 }

@@ -184,7 +184,7 @@ public sealed partial class RecurrentModel<TSpec>
         CopyOrZero(h0, recordH0);
         CopyOrZero(c0, recordC0);
         EnsurePacked();
-        RecurrentKernel<TSpec>.Forward<RecordCache>(_packed, input, default, batch, steps, output, h0, c0, hN, cN,
+        RecurrentKernel<TSpec>.Forward<RecordCache>(_packed.Span, input, default, batch, steps, output, h0, c0, hN, cN,
             arena, _dropout, ref _dropoutRandom);
         _trained = result;
         return RecurrentKernel<TSpec>.RecordedOutput(arena, batch, steps);

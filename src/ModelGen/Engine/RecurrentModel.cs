@@ -50,7 +50,7 @@ public sealed partial class RecurrentModel<TSpec> where TSpec : struct, IRecurre
     private readonly float[] _parameters;
     // The forward kernels read a packed copy of the weights (RecurrentKernel's and LinearKernel's layouts). It is rebuilt
     // before a forward pass whenever the parameters may have changed since it was made.
-    private readonly float[] _packed = new float[PackedLength];
+    private readonly AlignedFloats _packed = new(PackedLength);
     private int _parameterVersion = 1;
     private int _packedVersion;
     // The workspace (one arena) and the streaming state, over _packed: the per-context part of inference, which
@@ -299,7 +299,7 @@ public sealed partial class RecurrentModel<TSpec> where TSpec : struct, IRecurre
     /// </summary>
     private static void ApplyHead(Workspace<TSpec> workspace, ReadOnlySpan<float> rows, int rowStride, int rowCount, Span<float> prediction)
     {
-        ReadOnlySpan<float> packed = workspace.PackedWeights.AsSpan(PackedHead, LinearKernel<HeadSpec>.PackedLength);
+        ReadOnlySpan<float> packed = workspace.PackedWeights.Slice(PackedHead, LinearKernel<HeadSpec>.PackedLength);
         if (rowStride == OutputFeatures)
         {
             LinearKernel<HeadSpec>.Forward(packed, rows, prediction, rowCount, workspace.HeadScratch);
@@ -316,15 +316,15 @@ public sealed partial class RecurrentModel<TSpec> where TSpec : struct, IRecurre
     private void EnsurePacked()
     {
         if (_packedVersion == _parameterVersion) return;
-        Pack(_parameters, _packed);
+        Pack(_parameters, _packed.Span);
         _packedVersion = _parameterVersion;
     }
 
     /// <summary>Packs every weight of <paramref name="parameters"/> (laid out as <see cref="ParameterTable"/> says) into <paramref name="packed"/>.</summary>
-    private static void Pack(float[] parameters, float[] packed)
+    private static void Pack(float[] parameters, Span<float> packed)
     {
         RecurrentKernel<TSpec>.Pack(parameters, packed);
-        if (OutputSize > 0) LinearKernel<HeadSpec>.Pack(HeadWeight(parameters), HeadBias(parameters), packed.AsSpan(PackedHead, LinearKernel<HeadSpec>.PackedLength));
+        if (OutputSize > 0) LinearKernel<HeadSpec>.Pack(HeadWeight(parameters), HeadBias(parameters), packed.Slice(PackedHead, LinearKernel<HeadSpec>.PackedLength));
     }
 
     private static int SequenceLength(ReadOnlySpan<float> input, int batchSize)

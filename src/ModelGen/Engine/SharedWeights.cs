@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using ModelGen.Kernels;
 
 namespace ModelGen;
 
@@ -29,7 +30,7 @@ public sealed class SharedWeights<TSpec> where TSpec : struct, IRecurrentModelSp
     }
 
     /// <summary>The packed copy that the kernels of every context read; never written after the constructor.</summary>
-    internal float[] Packed { get; }
+    internal AlignedFloats Packed { get; }
 
     /// <summary>The parameter table, in PyTorch's <c>state_dict</c> order.</summary>
     public static ImmutableArray<ParameterInfo> ParameterTable => RecurrentModel<TSpec>.ParameterTable;

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using ModelGen.Kernels;
 
 namespace ModelGen;
@@ -16,8 +15,10 @@ namespace ModelGen;
 /// </remarks>
 internal sealed class Workspace<TSpec> where TSpec : struct, IRecurrentModelSpec
 {
+    private readonly AlignedFloats _packedWeights;
+
     /// <summary>The packed weights the kernels read (see Kernels/Packed.cs); never written through a workspace.</summary>
-    public readonly float[] PackedWeights;
+    public ReadOnlySpan<float> PackedWeights => _packedWeights.Span;
 
     // One allocation for every buffer of a call: the recurrent module's inference arena (RecurrentKernel's layout),
     // then the top layer's output [B, T, D*Hout] of a prediction call, which the head reads.
@@ -35,20 +36,16 @@ internal sealed class Workspace<TSpec> where TSpec : struct, IRecurrentModelSpec
     /// <summary>B of the streaming state.</summary>
     public int StreamBatchSize;
 
-    // StreamingStep's scratch, 64-byte aligned (pinned, so the offset stays valid); its padding stays zero.
-    private readonly float[] _stepScratch = GC.AllocateArray<float>(StreamingStep<TSpec>.ScratchLength + StepAlignment, pinned: true);
-    private readonly int _stepScratchStart;
-    private const int StepAlignment = 16;
+    // StreamingStep's scratch; its padding stays zero.
+    private readonly AlignedFloats _stepScratch = new(StreamingStep<TSpec>.ScratchLength);
 
     /// <summary>The scratch of a streaming step of batch 1 (see <see cref="StreamingStep{TSpec}"/>).</summary>
-    public Span<float> StepScratch => _stepScratch.AsSpan(_stepScratchStart, StreamingStep<TSpec>.ScratchLength);
+    public Span<float> StepScratch => _stepScratch.Span;
 
     /// <summary>A workspace over <paramref name="packed"/>, with a zero streaming state for batch 1.</summary>
-    public Workspace(float[] packed)
+    public Workspace(AlignedFloats packed)
     {
-        PackedWeights = packed;
-        long address = Marshal.UnsafeAddrOfPinnedArrayElement(_stepScratch, 0);
-        _stepScratchStart = (int)((-address >> 2) & (StepAlignment - 1));
+        _packedWeights = packed;
         ResetState(1);
     }
 

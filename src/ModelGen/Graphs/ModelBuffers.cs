@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using System.ComponentModel;
+using ModelGen.Kernels;
 
 namespace ModelGen;
 
@@ -20,7 +21,7 @@ public sealed class ModelBuffers
     private readonly float[] _gradients;
     private readonly int _offset;
     private readonly int _length;
-    private readonly float[] _packed;
+    private readonly AlignedFloats _packed;
     private float[] _inference = [];
     private float[] _training = [];
     private float[] _state = [];
@@ -35,7 +36,7 @@ public sealed class ModelBuffers
         _length = Floats(parameterTable);
         _parameters = new float[_length];
         _gradients = new float[_length];
-        _packed = new float[packedLength];
+        _packed = new AlignedFloats(packedLength);
         _parameterVersion = new ParameterVersion();
     }
 
@@ -58,7 +59,7 @@ public sealed class ModelBuffers
         _parameters = owner._parameters;
         _gradients = owner._gradients;
         _offset = owner._offset + offset;
-        _packed = new float[packedLength];
+        _packed = new AlignedFloats(packedLength);
         _parameterVersion = owner._parameterVersion;
     }
 
@@ -99,11 +100,11 @@ public sealed class ModelBuffers
 
     /// <summary>The packed weights the forward kernels read.</summary>
     [EditorBrowsable(EditorBrowsableState.Never)]
-    public ReadOnlySpan<float> Packed => _packed;
+    public ReadOnlySpan<float> Packed => _packed.Span;
 
     /// <summary>The packed buffer for repacking; <see cref="MarkPacked"/> when done.</summary>
     [EditorBrowsable(EditorBrowsableState.Never)]
-    public Span<float> PackedForRepacking => _packed;
+    public Span<float> PackedForRepacking => _packed.Span;
 
     /// <summary>Records that the packed copy now matches the parameters.</summary>
     [EditorBrowsable(EditorBrowsableState.Never)]

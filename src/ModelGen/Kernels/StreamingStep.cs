@@ -44,7 +44,7 @@ internal static class StreamingStep<TSpec> where TSpec : struct, IRecurrentModel
     /// by one step on <paramref name="input"/> <c>[I]</c>, and copies the top layer's h into
     /// <paramref name="output"/> unless it is empty. The caller has checked every length and the aliasing rules.
     /// </summary>
-    public static void Step(float[] packed, ReadOnlySpan<float> input, float[] h, float[] c, Span<float> scratch, Span<float> output)
+    public static void Step(ReadOnlySpan<float> packed, ReadOnlySpan<float> input, float[] h, float[] c, Span<float> scratch, Span<float> output)
     {
         switch (TSpec.Cell)
         {
@@ -55,7 +55,7 @@ internal static class StreamingStep<TSpec> where TSpec : struct, IRecurrentModel
         if (!output.IsEmpty) h.AsSpan((TSpec.NumLayers - 1) * Sizes<TSpec>.State, Sizes<TSpec>.State).CopyTo(output);
     }
 
-    private static void Stack<TCell>(float[] packed, ReadOnlySpan<float> input, float[] h, float[] c, Span<float> scratch)
+    private static void Stack<TCell>(ReadOnlySpan<float> packed, ReadOnlySpan<float> input, float[] h, float[] c, Span<float> scratch)
         where TCell : struct, ICell
     {
         int state = Sizes<TSpec>.State;
@@ -69,7 +69,7 @@ internal static class StreamingStep<TSpec> where TSpec : struct, IRecurrentModel
     // A method of its own (never inlined into its tiered callers), so that the JIT's inlining budget covers its
     // kernels: inlined into Step, it left the activations as calls.
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void Layer<TCell, TInput>(float[] packed, LayerOffsets o, ReadOnlySpan<float> source, float[] hState, float[] cState,
+    private static void Layer<TCell, TInput>(ReadOnlySpan<float> packed, LayerOffsets o, ReadOnlySpan<float> source, float[] hState, float[] cState,
         int layer, Span<float> scratch)
         where TCell : struct, ICell
         where TInput : struct, IDim
