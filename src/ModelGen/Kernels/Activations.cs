@@ -32,25 +32,39 @@ internal static class Activations
     private const float B6 = 1.19825839466702e-06f;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector<float> Tanh(Vector<float> x)
-    {
-        Vector<float> clamped = Vector.Min(Vector.Max(x, new Vector<float>(-ClampBound)), new Vector<float>(ClampBound));
-        Vector<float> x2 = clamped * clamped;
-        Vector<float> p = MultiplyAdd.Of(x2, new Vector<float>(A13), new Vector<float>(A11));
-        p = MultiplyAdd.Of(x2, p, new Vector<float>(A9));
-        p = MultiplyAdd.Of(x2, p, new Vector<float>(A7));
-        p = MultiplyAdd.Of(x2, p, new Vector<float>(A5));
-        p = MultiplyAdd.Of(x2, p, new Vector<float>(A3));
-        p = MultiplyAdd.Of(x2, p, new Vector<float>(A1));
-        p *= clamped;
-        Vector<float> q = MultiplyAdd.Of(x2, new Vector<float>(B6), new Vector<float>(B4));
-        q = MultiplyAdd.Of(x2, q, new Vector<float>(B2));
-        q = MultiplyAdd.Of(x2, q, new Vector<float>(B0));
-        Vector<int> small = Vector.LessThan(Vector.Abs(x), new Vector<float>(LinearBound));
-        return Vector.ConditionalSelect(Vector.AsVectorSingle(small), x, p / q);
-    }
+    public static Vector<float> Tanh(Vector<float> x) => Tanh<Vector<float>, VectorLanes>(x);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector<float> Sigmoid(Vector<float> x) =>
-        MultiplyAdd.Of(Tanh(x * new Vector<float>(0.5f)), new Vector<float>(0.5f), new Vector<float>(0.5f));
+    public static Vector<float> Sigmoid(Vector<float> x) => Sigmoid<Vector<float>, VectorLanes>(x);
+
+    /// <summary>tanh in any of the kernels' vector types, lane by lane the same operations.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TVector Tanh<TVector, TLanes>(TVector x)
+        where TVector : struct
+        where TLanes : ILanes<TVector>
+    {
+        TVector clamped = TLanes.Min(TLanes.Max(x, TLanes.Broadcast(-ClampBound)), TLanes.Broadcast(ClampBound));
+        TVector x2 = TLanes.Multiply(clamped, clamped);
+        TVector p = TLanes.MultiplyAdd(x2, TLanes.Broadcast(A13), TLanes.Broadcast(A11));
+        p = TLanes.MultiplyAdd(x2, p, TLanes.Broadcast(A9));
+        p = TLanes.MultiplyAdd(x2, p, TLanes.Broadcast(A7));
+        p = TLanes.MultiplyAdd(x2, p, TLanes.Broadcast(A5));
+        p = TLanes.MultiplyAdd(x2, p, TLanes.Broadcast(A3));
+        p = TLanes.MultiplyAdd(x2, p, TLanes.Broadcast(A1));
+        p = TLanes.Multiply(p, clamped);
+        TVector q = TLanes.MultiplyAdd(x2, TLanes.Broadcast(B6), TLanes.Broadcast(B4));
+        q = TLanes.MultiplyAdd(x2, q, TLanes.Broadcast(B2));
+        q = TLanes.MultiplyAdd(x2, q, TLanes.Broadcast(B0));
+        return TLanes.WhereMagnitudeBelow(x, LinearBound, x, TLanes.Divide(p, q));
+    }
+
+    /// <summary>σ(x) = ½·tanh(x/2) + ½ in any of the kernels' vector types.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TVector Sigmoid<TVector, TLanes>(TVector x)
+        where TVector : struct
+        where TLanes : ILanes<TVector>
+    {
+        TVector half = TLanes.Broadcast(0.5f);
+        return TLanes.MultiplyAdd(Tanh<TVector, TLanes>(TLanes.Multiply(x, half)), half, half);
+    }
 }

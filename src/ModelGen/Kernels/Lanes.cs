@@ -30,6 +30,17 @@ internal interface ILanes<TVector> where TVector : struct
 
     /// <summary><c>a·b + c</c>, fused exactly where <see cref="MultiplyAdd.IsFused"/>.</summary>
     static abstract TVector MultiplyAdd(TVector a, TVector b, TVector c);
+
+    static abstract TVector Multiply(TVector a, TVector b);
+
+    static abstract TVector Divide(TVector a, TVector b);
+
+    static abstract TVector Min(TVector a, TVector b);
+
+    static abstract TVector Max(TVector a, TVector b);
+
+    /// <summary>Lane by lane, <paramref name="below"/> where |<paramref name="x"/>| &lt; <paramref name="bound"/>, else <paramref name="otherwise"/>.</summary>
+    static abstract TVector WhereMagnitudeBelow(TVector x, float bound, TVector below, TVector otherwise);
 }
 
 /// <summary><see cref="Vector{T}"/>: the width the runtime chose for the process (4, 8 or 16 floats).</summary>
@@ -59,6 +70,22 @@ internal readonly struct VectorLanes : ILanes<Vector<float>>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector<float> MultiplyAdd(Vector<float> a, Vector<float> b, Vector<float> c) => Kernels.MultiplyAdd.Of(a, b, c);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector<float> Multiply(Vector<float> a, Vector<float> b) => a * b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector<float> Divide(Vector<float> a, Vector<float> b) => a / b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector<float> Min(Vector<float> a, Vector<float> b) => Vector.Min(a, b);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector<float> Max(Vector<float> a, Vector<float> b) => Vector.Max(a, b);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector<float> WhereMagnitudeBelow(Vector<float> x, float bound, Vector<float> below, Vector<float> otherwise) =>
+        Vector.ConditionalSelect(Vector.AsVectorSingle(Vector.LessThan(Vector.Abs(x), new Vector<float>(bound))), below, otherwise);
 }
 
 /// <summary>
@@ -102,4 +129,20 @@ internal readonly struct Vector512Lanes : ILanes<Vector512<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> MultiplyAdd(Vector512<float> a, Vector512<float> b, Vector512<float> c) =>
         Kernels.MultiplyAdd.IsFused ? Vector512.FusedMultiplyAdd(a, b, c) : a * b + c;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Multiply(Vector512<float> a, Vector512<float> b) => a * b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Divide(Vector512<float> a, Vector512<float> b) => a / b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Min(Vector512<float> a, Vector512<float> b) => Vector512.Min(a, b);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Max(Vector512<float> a, Vector512<float> b) => Vector512.Max(a, b);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> WhereMagnitudeBelow(Vector512<float> x, float bound, Vector512<float> below, Vector512<float> otherwise) =>
+        Vector512.ConditionalSelect(Vector512.LessThan(Vector512.Abs(x), Vector512.Create(bound)), below, otherwise);
 }
