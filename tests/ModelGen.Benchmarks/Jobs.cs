@@ -40,14 +40,12 @@ public static class Jobs
             // NativeAOT publishes of the benchmark program (BenchmarkDotNet's NativeAOT toolchain, the SDK's
             // ILCompiler). BenchmarkDotNet writes IlcInstructionSet=native unless told otherwise; for the "AOT" job
             // the global property /p:IlcInstructionSet= (empty) overrides that, so the compiler's default instruction
-            // set is used, as in a plain `dotnet publish -p:PublishAot=true`. "AOT-v3" compiles x86-64-v3 (AVX2, FMA, BMI) in.
+            // set is used, as in a plain `dotnet publish -p:PublishAot=true`. "AOT-v3" compiles x86-64-v3 (AVX2, FMA,
+            // BMI) in, and "AOT-native" the build machine's instruction sets (AVX-512 where it has them, as the JIT uses).
             config = config
-                .AddJob(baseJob.WithId("AOT")
-                    .WithToolchain(NativeAotToolchain.CreateBuilder().UseNuGet().TargetFrameworkMoniker("net10.0").ToToolchain())
-                    .WithArguments([ImportTargets, new MsBuildArgument("/p:IlcInstructionSet=")]))
-                .AddJob(baseJob.WithId("AOT-v3")
-                    .WithToolchain(NativeAotToolchain.CreateBuilder().UseNuGet().IlcInstructionSet("x86-64-v3").TargetFrameworkMoniker("net10.0").ToToolchain())
-                    .WithArguments([ImportTargets, new MsBuildArgument("/p:IlcInstructionSet=x86-64-v3")]));
+                .AddJob(AotJob(baseJob, "AOT", instructionSet: ""))
+                .AddJob(AotJob(baseJob, "AOT-v3", "x86-64-v3"))
+                .AddJob(AotJob(baseJob, "AOT-native", "native"));
         }
         if (vector512)
         {
@@ -63,6 +61,15 @@ public static class Jobs
     }
 
     private static MsBuildArgument ImportTargets { get; } = new("/p:ImportDirectoryBuildTargets=true");
+
+    /// <summary>A NativeAOT job for <paramref name="instructionSet"/> (empty: the ILCompiler's default).</summary>
+    private static Job AotJob(Job baseJob, string id, string instructionSet)
+    {
+        NativeAotToolchainBuilder toolchain = NativeAotToolchain.CreateBuilder().UseNuGet();
+        if (instructionSet.Length > 0) toolchain = toolchain.IlcInstructionSet(instructionSet);
+        return baseJob.WithId(id).WithToolchain(toolchain.TargetFrameworkMoniker("net10.0").ToToolchain())
+            .WithArguments([ImportTargets, new MsBuildArgument($"/p:IlcInstructionSet={instructionSet}")]);
+    }
 
     /// <summary>
     /// glibc's malloc keeping what a process frees instead of returning each large block to the kernel (as jemalloc or
