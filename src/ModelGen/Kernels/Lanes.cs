@@ -97,7 +97,10 @@ internal readonly struct Vector512Lanes : ILanes<Vector512<float>>
     /// <summary>
     /// Whether 512-bit vectors run in hardware and are wider than <see cref="Vector{T}"/>: the JIT's constant for
     /// the core it compiles for (false under a NativeAOT target without AVX-512, and where the runtime judges
-    /// 512-bit code slower, as on cores that lower their clock for it).
+    /// 512-bit code slower, as on cores that lower their clock for it). A branch to a 512-bit path tests
+    /// <see cref="Vector512.IsHardwareAccelerated"/> before it: that intrinsic is folded while the JIT imports the
+    /// method, this getter only once it is inlined, so without the test a target without 512-bit vectors (a NativeAOT
+    /// default, a core without AVX-512) imported the dead wide path and spent the method's inlining budget on it.
     /// </summary>
     public static bool IsWider
     {

@@ -89,8 +89,9 @@ internal static class Packed
     {
         int v = Vector<float>.Count;
         int tile = 0, tileWide = tileVectors * v / Vector512<float>.Count;
-        // Whole pairs of tiles of 4 or 3 512-bit vectors (8-float Vector<T>); the kernel below takes the rest.
-        if (Vector512Lanes.IsWider && tiles >= 2 && tileVectors * v % Vector512<float>.Count == 0 && tileWide is 3 or 4)
+        // Whole pairs of tiles of 4 or 3 512-bit vectors (8-float Vector<T>); the kernel below takes the rest. (The
+        // intrinsic first, see IsWider.)
+        if (Vector512.IsHardwareAccelerated && Vector512Lanes.IsWider && tiles >= 2 && tileVectors * v % Vector512<float>.Count == 0 && tileWide is 3 or 4)
         {
             tile = tiles / 2 * 2;
             MatVecWide(packed, tile, tileWide, cols, ref x, bias, ref y);

@@ -73,3 +73,9 @@ internal readonly struct UpperLayerInput<TSpec> : IDim where TSpec : struct, IRe
 {
     public static int Value => Sizes<TSpec>.OutputFeatures;
 }
+
+/// <summary>Hout: the columns of a layer's W_hh.</summary>
+internal readonly struct LayerState<TSpec> : IDim where TSpec : struct, IRecurrentModelSpec
+{
+    public static int Value => Sizes<TSpec>.State;
+}

@@ -19,11 +19,10 @@ internal static class StreamingStep<TSpec> where TSpec : struct, IRecurrentModel
 {
     private const int Alignment = 16;
 
-    // Where each layer's tensors start in the packed weights (unidirectional: one entry per layer).
-    private static readonly LayerOffsets[] Offsets = RecurrentKernel<TSpec>.PackedOffsets.ToArray();
-
-    // Sizes as static readonly fields: Layer is compiled after they are set, so the JIT reads them as
-    // constants (the Sizes getters they come from are too deep for its inlining budget there).
+    // Sizes as static readonly ints, the only static fields of this class: the JIT compiles the kernels below after
+    // they are set and reads them as constants, and NativeAOT, whose compiler runs a static constructor of nothing
+    // but arithmetic at build time, folds them the same way (with an array among them it ran the constructor at
+    // run time, and every size in the kernels was a load; StreamingStepTests checks the fields).
     private static readonly int GateStride = Sizes<TSpec>.GateStride;
     private static readonly int Tiles = Packed.Tiles(Sizes<TSpec>.Gates, TSpec.HiddenSize);
     private static readonly int Blocks = Packed.Blocks(TSpec.HiddenSize);
@@ -59,25 +58,25 @@ internal static class StreamingStep<TSpec> where TSpec : struct, IRecurrentModel
         where TCell : struct, ICell
     {
         int state = Sizes<TSpec>.State;
-        Layer<TCell, FirstLayerInput<TSpec>>(packed, Offsets[0], input, h, c, 0, scratch);
+        ReadOnlySpan<LayerOffsets> offsets = RecurrentKernel<TSpec>.PackedOffsets;
+        Layer<TCell, FirstLayerInput<TSpec>>(packed, offsets[0], input, h, c, 0, scratch);
         for (int layer = 1; layer < TSpec.NumLayers; layer++)
         {
-            Layer<TCell, UpperLayerInput<TSpec>>(packed, Offsets[layer], h.AsSpan((layer - 1) * state, state), h, c, layer, scratch);
+            Layer<TCell, UpperLayerInput<TSpec>>(packed, offsets[layer], h.AsSpan((layer - 1) * state, state), h, c, layer, scratch);
         }
     }
 
-    // A method of its own (never inlined into its tiered callers), so that the JIT's inlining budget covers its
-    // kernels: inlined into Step, it left the activations as calls.
+    // One layer's schedule. Each kernel is a method of its own (never inlined, its sizes constants): inlined into one
+    // method, the matrix-vector products and the cell's activations outgrew the JIT's inlining budget for it, and
+    // the activations, loads and multiply-adds were left as calls (with 4-float vectors, or under NativeAOT).
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void Layer<TCell, TInput>(ReadOnlySpan<float> packed, LayerOffsets o, ReadOnlySpan<float> source, float[] hState, float[] cState,
         int layer, Span<float> scratch)
         where TCell : struct, ICell
         where TInput : struct, IDim
     {
-        int inputSize = TInput.Value, hidden = TSpec.HiddenSize, state = TSpec.ProjSize > 0 ? TSpec.ProjSize : hidden;
-        int gates = TCell.GateCount, tiles = Tiles, tileVectors = Packed.MaxTileVectors / gates * gates;
-        int gateStride = GateStride;
-        bool projected = TSpec.ProjSize > 0, lstm = TSpec.Cell == CellKind.Lstm;
+        int inputSize = TInput.Value, hidden = TSpec.HiddenSize, state = Sizes<TSpec>.State;
+        bool lstm = TSpec.Cell == CellKind.Lstm;
         ReadOnlySpan<float> weights = packed;
         ref float s = ref MemoryMarshal.GetReference(scratch[..ScratchLength]);
         Span<float> h = scratch.Slice(HAt, state), c = lstm ? scratch.Slice(CAt, hidden) : default;
@@ -89,23 +88,33 @@ internal static class StreamingStep<TSpec> where TSpec : struct, IRecurrentModel
         Subnormals.FlushCopy(hOut, h);
         if (lstm) Subnormals.FlushCopy(cOut, c);
 
-        ReadOnlySpan<float> biasIh = o.BiasIh >= 0 ? weights.Slice(o.BiasIh, gateStride) : default;
-        ReadOnlySpan<float> biasHh = o.BiasHh >= 0 ? weights.Slice(o.BiasHh, gateStride) : default;
-        Packed.MatVec(weights.Slice(o.WeightIh, gateStride * inputSize), tiles, tileVectors, inputSize,
-            ref Mem.At(ref s, SourceAt), biasIh, ref s);
-        Packed.MatVec(weights.Slice(o.WeightHh, gateStride * state), tiles, tileVectors, state,
-            ref Mem.At(ref s, HAt), biasHh, ref Mem.At(ref s, HiddenGatesAt));
-        ref float cellH = ref Mem.At(ref s, projected ? HFullAt : HAt);
-        TCell.Step<NoCache>(ref s, ref Mem.At(ref s, HiddenGatesAt), ref cellH, ref Mem.At(ref s, CAt), Blocks,
-            TSpec.Nonlinearity == RnnNonlinearity.Relu, ref Unsafe.NullRef<float>(), ref Unsafe.NullRef<float>());
-        if (projected)
-        {
-            Packed.MatVec(weights.Slice(o.WeightHr, ProjectionStride * hidden), ProjectionTiles, Packed.MaxTileVectors,
-                hidden, ref cellH, default, ref Mem.At(ref s, HAt));
-        }
+        ReadOnlySpan<float> biasIh = o.BiasIh >= 0 ? weights.Slice(o.BiasIh, GateStride) : default;
+        ReadOnlySpan<float> biasHh = o.BiasHh >= 0 ? weights.Slice(o.BiasHh, GateStride) : default;
+        Gates<TCell, TInput>(weights.Slice(o.WeightIh, GateStride * inputSize), ref Mem.At(ref s, SourceAt), biasIh, ref s);
+        Gates<TCell, LayerState<TSpec>>(weights.Slice(o.WeightHh, GateStride * state), ref Mem.At(ref s, HAt), biasHh, ref Mem.At(ref s, HiddenGatesAt));
+        Cell<TCell>(ref s);
+        if (TSpec.ProjSize > 0) Projection(weights.Slice(o.WeightHr, ProjectionStride * hidden), ref s);
         h.CopyTo(hOut);
         if (lstm) c.CopyTo(cOut);
     }
+
+    /// <summary><c>y = W x + b</c> into gates, of a layer's input (<typeparamref name="TCols"/> I or D·Hout) or its h (Hout).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void Gates<TCell, TCols>(ReadOnlySpan<float> weights, ref float x, ReadOnlySpan<float> bias, ref float y)
+        where TCell : struct, ICell
+        where TCols : struct, IDim =>
+        Packed.MatVec(weights, Tiles, Packed.MaxTileVectors / TCell.GateCount * TCell.GateCount, TCols.Value, ref x, bias, ref y);
+
+    /// <summary>The cell on the scratch's input and hidden gates: its h (before a projection) and c in place.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void Cell<TCell>(ref float s) where TCell : struct, ICell =>
+        TCell.Step<NoCache>(ref s, ref Mem.At(ref s, HiddenGatesAt), ref Mem.At(ref s, TSpec.ProjSize > 0 ? HFullAt : HAt),
+            ref Mem.At(ref s, CAt), Blocks, TSpec.Nonlinearity == RnnNonlinearity.Relu, ref Unsafe.NullRef<float>(), ref Unsafe.NullRef<float>());
+
+    /// <summary>LSTM's <c>h = W_hr h_cell</c> (proj_size): from the cell's h into the layer's h.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void Projection(ReadOnlySpan<float> weights, ref float s) =>
+        Packed.MatVec(weights, ProjectionTiles, Packed.MaxTileVectors, TSpec.HiddenSize, ref Mem.At(ref s, HFullAt), default, ref Mem.At(ref s, HAt));
 
     private static int Round(int floats) => (floats + Alignment - 1) & ~(Alignment - 1);
 }
