@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.Intrinsics;
 using ModelGen.Kernels;
 using Xunit.Sdk;
 
@@ -127,6 +128,36 @@ public class ActivationTests
 
     [Fact]
     public void Sigmoid_lanes_are_independent_of_lane_and_neighbours() => AssertLanesIndependent("Sigmoid", Activations.Sigmoid);
+
+    /// <summary>
+    /// NaN gives NaN, as torch.tanh and torch.sigmoid do, in every lane beside finite neighbours and in both vector
+    /// types of the kernels: the clamp's platform min and max may turn NaN into a bound, and the last select must
+    /// put it back.
+    /// </summary>
+    [Fact]
+    public void Tanh_and_sigmoid_of_NaN_are_NaN()
+    {
+        int lanes = Vector<float>.Count;
+        for (int lane = 0; lane < lanes; lane++)
+        {
+            var window = new float[lanes];
+            for (int i = 0; i < lanes; i++) window[i] = i == lane ? float.NaN : i - 2.5f;
+            Vector<float> tanh = Activations.Tanh(new Vector<float>(window)), sigmoid = Activations.Sigmoid(new Vector<float>(window));
+            for (int i = 0; i < lanes; i++)
+            {
+                Assert.True(float.IsNaN(tanh[i]) == (i == lane), $"Tanh, NaN in lane {lane}: lane {i} = {tanh[i]}");
+                Assert.True(float.IsNaN(sigmoid[i]) == (i == lane), $"Sigmoid, NaN in lane {lane}: lane {i} = {sigmoid[i]}");
+            }
+        }
+        Vector512<float> wide = Vector512.Create(float.NaN).WithElement(3, 1f);
+        Vector512<float> wideTanh = Activations.Tanh<Vector512<float>, Vector512Lanes>(wide);
+        Vector512<float> wideSigmoid = Activations.Sigmoid<Vector512<float>, Vector512Lanes>(wide);
+        for (int i = 0; i < Vector512<float>.Count; i++)
+        {
+            Assert.True(float.IsNaN(wideTanh[i]) == (i != 3), $"512-bit tanh: lane {i} = {wideTanh[i]}");
+            Assert.True(float.IsNaN(wideSigmoid[i]) == (i != 3), $"512-bit sigmoid: lane {i} = {wideSigmoid[i]}");
+        }
+    }
 
     [Fact]
     public void Tanh_is_odd_and_bounded_and_sigmoid_is_centred()

@@ -35,11 +35,18 @@ internal interface ILanes<TVector> where TVector : struct
 
     static abstract TVector Divide(TVector a, TVector b);
 
-    static abstract TVector Min(TVector a, TVector b);
+    /// <summary>
+    /// <paramref name="x"/> clamped to ±<paramref name="bound"/> with the core's own min and max instructions: a NaN
+    /// lane gives either bound or NaN, whichever the platform's instructions give, so a caller that must propagate
+    /// NaN selects it back (<see cref="WhereMagnitudeBelow"/>). The IEEE minimum and maximum of <c>Vector.Min</c>
+    /// and <c>Vector.Max</c> fix up NaN and signed zeros with several more instructions in a tanh's dependent chain.
+    /// </summary>
+    static abstract TVector Clamp(TVector x, float bound);
 
-    static abstract TVector Max(TVector a, TVector b);
-
-    /// <summary>Lane by lane, <paramref name="below"/> where |<paramref name="x"/>| &lt; <paramref name="bound"/>, else <paramref name="otherwise"/>.</summary>
+    /// <summary>
+    /// Lane by lane, <paramref name="below"/> where |<paramref name="x"/>| &lt; <paramref name="bound"/> or
+    /// <paramref name="x"/> is NaN, else <paramref name="otherwise"/>.
+    /// </summary>
     static abstract TVector WhereMagnitudeBelow(TVector x, float bound, TVector below, TVector otherwise);
 }
 
@@ -78,14 +85,13 @@ internal readonly struct VectorLanes : ILanes<Vector<float>>
     public static Vector<float> Divide(Vector<float> a, Vector<float> b) => a / b;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector<float> Min(Vector<float> a, Vector<float> b) => Vector.Min(a, b);
+    public static Vector<float> Clamp(Vector<float> x, float bound) =>
+        Vector.MinNative(Vector.MaxNative(x, new Vector<float>(-bound)), new Vector<float>(bound));
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector<float> Max(Vector<float> a, Vector<float> b) => Vector.Max(a, b);
-
+    // Not |x| ≥ bound, which is false for NaN.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector<float> WhereMagnitudeBelow(Vector<float> x, float bound, Vector<float> below, Vector<float> otherwise) =>
-        Vector.ConditionalSelect(Vector.AsVectorSingle(Vector.LessThan(Vector.Abs(x), new Vector<float>(bound))), below, otherwise);
+        Vector.ConditionalSelect(Vector.AsVectorSingle(Vector.GreaterThanOrEqual(Vector.Abs(x), new Vector<float>(bound))), otherwise, below);
 }
 
 /// <summary>
@@ -140,12 +146,10 @@ internal readonly struct Vector512Lanes : ILanes<Vector512<float>>
     public static Vector512<float> Divide(Vector512<float> a, Vector512<float> b) => a / b;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Min(Vector512<float> a, Vector512<float> b) => Vector512.Min(a, b);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Max(Vector512<float> a, Vector512<float> b) => Vector512.Max(a, b);
+    public static Vector512<float> Clamp(Vector512<float> x, float bound) =>
+        Vector512.MinNative(Vector512.MaxNative(x, Vector512.Create(-bound)), Vector512.Create(bound));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> WhereMagnitudeBelow(Vector512<float> x, float bound, Vector512<float> below, Vector512<float> otherwise) =>
-        Vector512.ConditionalSelect(Vector512.LessThan(Vector512.Abs(x), Vector512.Create(bound)), below, otherwise);
+        Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(Vector512.Abs(x), Vector512.Create(bound)), otherwise, below);
 }
