@@ -28,6 +28,33 @@ public class AliasingTests
         Assert.Equal("output", exception.ParamName);
     }
 
+    /// <summary>
+    /// The overlap test itself at its edges, on ranges (start, length) of one buffer: ranges that touch end to start
+    /// are disjoint, one shared float either way is an overlap, an empty range overlaps nothing, and the very same
+    /// range passes only where that is safe.
+    /// </summary>
+    [Theory]
+    [InlineData(0, 8, 8, 8, false, false)]
+    [InlineData(8, 8, 0, 8, false, false)]
+    [InlineData(4, 0, 0, 32, false, false)]
+    [InlineData(0, 32, 4, 0, false, false)]
+    [InlineData(0, 9, 8, 8, false, true)]
+    [InlineData(8, 8, 0, 9, false, true)]
+    [InlineData(2, 28, 10, 2, false, true)]
+    [InlineData(10, 2, 2, 28, false, true)]
+    [InlineData(0, 8, 0, 8, false, true)]
+    [InlineData(0, 8, 0, 8, true, false)]
+    [InlineData(0, 8, 0, 7, true, true)]
+    public void Spans_overlap_when_they_share_a_float_and_only_then(int writtenStart, int writtenLength, int readStart, int readLength,
+        bool sameIsSafe, bool overlaps)
+    {
+        var buffer = new float[32];
+        void Check() => ArgumentChecks.NoOverlap(buffer.AsSpan(writtenStart, writtenLength), "written",
+            buffer.AsSpan(readStart, readLength), "read", sameIsSafe);
+        if (overlaps) Assert.Equal("written", Assert.Throws<ArgumentException>(Check).ParamName);
+        else Check();
+    }
+
     [Fact]
     public void A_step_into_or_from_the_streaming_state_is_rejected_before_it_changes_the_state()
     {

@@ -42,8 +42,11 @@ internal static class ArgumentChecks
     public static void NoOverlap(ReadOnlySpan<float> written, string writtenName, ReadOnlySpan<float> read, string readName,
         bool sameIsSafe = false)
     {
-        // Inlined, the common case costs a few compares (a streaming step makes a dozen of these checks).
-        if (!written.IsEmpty && !read.IsEmpty && written.Overlaps(read)) Overlapping(written, writtenName, read, readName, sameIsSafe);
+        // Inlined, the common case costs a few compares (a streaming step makes a dozen of these checks); it is
+        // MemoryExtensions.Overlaps written out, which the JIT and NativeAOT left a call.
+        nint offset = Unsafe.ByteOffset(ref MemoryMarshal.GetReference(written), ref MemoryMarshal.GetReference(read));
+        bool overlaps = (nuint)offset < (nuint)written.Length * sizeof(float) || (nuint)(-offset) < (nuint)read.Length * sizeof(float);
+        if (overlaps && !written.IsEmpty && !read.IsEmpty) Overlapping(written, writtenName, read, readName, sameIsSafe);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
