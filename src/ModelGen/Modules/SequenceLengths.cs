@@ -1,3 +1,6 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
+
 namespace ModelGen.Kernels;
 
 /// <summary>
@@ -38,27 +41,39 @@ public static class SequenceLengths
 /// <summary>The O(1) span-length checks every module kernel makes before it writes anything.</summary>
 internal static class SpanChecks
 {
+    // Each check inlines to a compare; the throw, with its message, is a call of its own (kernels make several of
+    // these checks per call, a streaming step's head a handful).
+
     /// <summary>Throws unless <paramref name="actual"/> == <paramref name="expected"/> (a parameter or gradient slice).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Exact(int actual, long expected, string argumentName)
     {
-        if (actual != expected)
-        {
-            throw new ArgumentException($"{argumentName}: expected length {expected}, got {actual}.", argumentName);
-        }
+        if (actual != expected) ThrowNotExact(actual, expected, argumentName);
     }
 
     /// <summary>Throws unless <paramref name="actual"/> ≥ <paramref name="expected"/> (an activation buffer; only its prefix is used).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void AtLeast(int actual, long expected, string argumentName)
     {
-        if (actual < expected)
-        {
-            throw new ArgumentException($"{argumentName}: expected length at least {expected}, got {actual}.", argumentName);
-        }
+        if (actual < expected) ThrowTooShort(actual, expected, argumentName);
     }
 
     /// <summary>Throws unless <paramref name="value"/> ≥ 0.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void NonNegative(int value, string argumentName)
     {
-        if (value < 0) throw new ArgumentOutOfRangeException(argumentName, value, $"{argumentName} must not be negative.");
+        if (value < 0) ThrowNegative(value, argumentName);
     }
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowNotExact(int actual, long expected, string argumentName) =>
+        throw new ArgumentException($"{argumentName}: expected length {expected}, got {actual}.", argumentName);
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowTooShort(int actual, long expected, string argumentName) =>
+        throw new ArgumentException($"{argumentName}: expected length at least {expected}, got {actual}.", argumentName);
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowNegative(int value, string argumentName) =>
+        throw new ArgumentOutOfRangeException(argumentName, value, $"{argumentName} must not be negative.");
 }
