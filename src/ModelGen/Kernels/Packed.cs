@@ -136,6 +136,97 @@ internal static class Packed
     }
 
     /// <summary>
+    /// Whether <see cref="MatVecBoth"/> runs for tiles of <paramref name="tileVectors"/> vectors: the core has
+    /// 512-bit registers beside 8-float <see cref="Vector{T}"/>, and a tile is 4 (LSTM, RNN) or 3 (GRU) of them.
+    /// </summary>
+    public static bool BothWide(int tileVectors) =>
+        Vector512.IsHardwareAccelerated && Vector512Lanes.IsWider && tileVectors * Vector<float>.Count % Vector512<float>.Count == 0
+        && tileVectors * Vector<float>.Count / Vector512<float>.Count is 3 or 4;
+
+    /// <summary>
+    /// A streaming step's two products, <c>xg = W_ih x + b_ih</c> and <c>hg = W_hh h + b_hh</c>, in one pass over
+    /// both packed matrices (the same tiles; <paramref name="inputCols"/> and <paramref name="hiddenCols"/> columns)
+    /// in 512-bit registers, where <see cref="BothWide"/>: a tile's 4 (3) vectors of each product make 8 (6)
+    /// independent chains, where one product alone on one tile (up to 16 LSTM units) had 4 (3) and waited on their
+    /// latency. From two tiles on, <see cref="MatVec"/> has as many chains per product, and measured faster. Every
+    /// lane runs the chain <see cref="MatVec"/> runs for it, in the same order: the same bits.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void MatVecBoth(int tiles, int tileVectors,
+        ReadOnlySpan<float> inputWeights, int inputCols, ref float x, ReadOnlySpan<float> inputBias, ref float xg,
+        ReadOnlySpan<float> hiddenWeights, int hiddenCols, ref float h, ReadOnlySpan<float> hiddenBias, ref float hg)
+    {
+        const int v = 16;
+        int tileFloats = tileVectors * Vector<float>.Count, common = Math.Min(inputCols, hiddenCols);
+        bool four = tileFloats == 4 * v;
+        ref float wx = ref MemoryMarshal.GetReference(inputWeights);
+        ref float wh = ref MemoryMarshal.GetReference(hiddenWeights);
+        for (int tile = 0; tile < tiles; tile++)
+        {
+            int tileStart = tile * tileFloats;
+            Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default,
+                b0 = default, b1 = default, b2 = default, b3 = default;
+            if (!inputBias.IsEmpty)
+            {
+                ref float bt = ref Unsafe.Add(ref MemoryMarshal.GetReference(inputBias), tileStart);
+                a0 = Vector512.LoadUnsafe(ref bt); a1 = Vector512.LoadUnsafe(ref bt, v); a2 = Vector512.LoadUnsafe(ref bt, 2 * v);
+                if (four) a3 = Vector512.LoadUnsafe(ref bt, 3 * v);
+            }
+            if (!hiddenBias.IsEmpty)
+            {
+                ref float bt = ref Unsafe.Add(ref MemoryMarshal.GetReference(hiddenBias), tileStart);
+                b0 = Vector512.LoadUnsafe(ref bt); b1 = Vector512.LoadUnsafe(ref bt, v); b2 = Vector512.LoadUnsafe(ref bt, 2 * v);
+                if (four) b3 = Vector512.LoadUnsafe(ref bt, 3 * v);
+            }
+            ref float wxt = ref Unsafe.Add(ref wx, tileStart * inputCols);
+            ref float wht = ref Unsafe.Add(ref wh, tileStart * hiddenCols);
+            int k = 0;
+            for (; k < common; k++)
+            {
+                var xk = Vector512.Create(Unsafe.Add(ref x, k));
+                var hk = Vector512.Create(Unsafe.Add(ref h, k));
+                ref float wk = ref Unsafe.Add(ref wxt, k * tileFloats);
+                ref float uk = ref Unsafe.Add(ref wht, k * tileFloats);
+                a0 = Vector512Lanes.MultiplyAdd(Vector512.LoadUnsafe(ref wk), xk, a0);
+                b0 = Vector512Lanes.MultiplyAdd(Vector512.LoadUnsafe(ref uk), hk, b0);
+                a1 = Vector512Lanes.MultiplyAdd(Vector512.LoadUnsafe(ref wk, v), xk, a1);
+                b1 = Vector512Lanes.MultiplyAdd(Vector512.LoadUnsafe(ref uk, v), hk, b1);
+                a2 = Vector512Lanes.MultiplyAdd(Vector512.LoadUnsafe(ref wk, 2 * v), xk, a2);
+                b2 = Vector512Lanes.MultiplyAdd(Vector512.LoadUnsafe(ref uk, 2 * v), hk, b2);
+                if (four)
+                {
+                    a3 = Vector512Lanes.MultiplyAdd(Vector512.LoadUnsafe(ref wk, 3 * v), xk, a3);
+                    b3 = Vector512Lanes.MultiplyAdd(Vector512.LoadUnsafe(ref uk, 3 * v), hk, b3);
+                }
+            }
+            // The longer product's remaining columns.
+            for (int j = k; j < inputCols; j++)
+            {
+                var xk = Vector512.Create(Unsafe.Add(ref x, j));
+                ref float wk = ref Unsafe.Add(ref wxt, j * tileFloats);
+                a0 = Vector512Lanes.MultiplyAdd(Vector512.LoadUnsafe(ref wk), xk, a0);
+                a1 = Vector512Lanes.MultiplyAdd(Vector512.LoadUnsafe(ref wk, v), xk, a1);
+                a2 = Vector512Lanes.MultiplyAdd(Vector512.LoadUnsafe(ref wk, 2 * v), xk, a2);
+                if (four) a3 = Vector512Lanes.MultiplyAdd(Vector512.LoadUnsafe(ref wk, 3 * v), xk, a3);
+            }
+            for (int j = k; j < hiddenCols; j++)
+            {
+                var hk = Vector512.Create(Unsafe.Add(ref h, j));
+                ref float uk = ref Unsafe.Add(ref wht, j * tileFloats);
+                b0 = Vector512Lanes.MultiplyAdd(Vector512.LoadUnsafe(ref uk), hk, b0);
+                b1 = Vector512Lanes.MultiplyAdd(Vector512.LoadUnsafe(ref uk, v), hk, b1);
+                b2 = Vector512Lanes.MultiplyAdd(Vector512.LoadUnsafe(ref uk, 2 * v), hk, b2);
+                if (four) b3 = Vector512Lanes.MultiplyAdd(Vector512.LoadUnsafe(ref uk, 3 * v), hk, b3);
+            }
+            ref float yt = ref Unsafe.Add(ref xg, tileStart);
+            ref float zt = ref Unsafe.Add(ref hg, tileStart);
+            a0.StoreUnsafe(ref yt); a1.StoreUnsafe(ref yt, v); a2.StoreUnsafe(ref yt, 2 * v);
+            b0.StoreUnsafe(ref zt); b1.StoreUnsafe(ref zt, v); b2.StoreUnsafe(ref zt, 2 * v);
+            if (four) { a3.StoreUnsafe(ref yt, 3 * v); b3.StoreUnsafe(ref zt, 3 * v); }
+        }
+    }
+
+    /// <summary>
     /// <see cref="MatVec"/> in 512-bit registers over the same layout for an even number of tiles: a tile's vectors
     /// taken two at a time (<paramref name="tileWide"/> = 4, or GRU's 3, per tile), two tiles per pass so that 8
     /// (6) independent chains keep the FMA units busy as one tile's 8 (6) do at <see cref="Vector{T}"/>'s 8

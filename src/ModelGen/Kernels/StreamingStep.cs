@@ -90,8 +90,17 @@ internal static class StreamingStep<TSpec> where TSpec : struct, IRecurrentModel
 
         ReadOnlySpan<float> biasIh = o.BiasIh >= 0 ? weights.Slice(o.BiasIh, GateStride) : default;
         ReadOnlySpan<float> biasHh = o.BiasHh >= 0 ? weights.Slice(o.BiasHh, GateStride) : default;
-        Gates<TCell, TInput>(weights.Slice(o.WeightIh, GateStride * inputSize), ref Mem.At(ref s, SourceAt), biasIh, ref s);
-        Gates<TCell, LayerState<TSpec>>(weights.Slice(o.WeightHh, GateStride * state), ref Mem.At(ref s, HAt), biasHh, ref Mem.At(ref s, HiddenGatesAt));
+        ReadOnlySpan<float> weightIh = weights.Slice(o.WeightIh, GateStride * inputSize), weightHh = weights.Slice(o.WeightHh, GateStride * state);
+        // One tile (up to 16 LSTM or GRU units): the products together, else each product's own 8 or 6 chains.
+        if (Tiles == 1 && Packed.BothWide(Packed.TileVectors(TCell.GateCount)))
+        {
+            BothGates<TCell, TInput>(weightIh, biasIh, weightHh, biasHh, ref s);
+        }
+        else
+        {
+            Gates<TCell, TInput>(weightIh, ref Mem.At(ref s, SourceAt), biasIh, ref s);
+            Gates<TCell, LayerState<TSpec>>(weightHh, ref Mem.At(ref s, HAt), biasHh, ref Mem.At(ref s, HiddenGatesAt));
+        }
         Cell<TCell>(ref s);
         if (TSpec.ProjSize > 0) Projection(weights.Slice(o.WeightHr, ProjectionStride * hidden), ref s);
         h.CopyTo(hOut);
@@ -103,7 +112,17 @@ internal static class StreamingStep<TSpec> where TSpec : struct, IRecurrentModel
     private static void Gates<TCell, TCols>(ReadOnlySpan<float> weights, ref float x, ReadOnlySpan<float> bias, ref float y)
         where TCell : struct, ICell
         where TCols : struct, IDim =>
-        Packed.MatVec(weights, Tiles, Packed.MaxTileVectors / TCell.GateCount * TCell.GateCount, TCols.Value, ref x, bias, ref y);
+        Packed.MatVec(weights, Tiles, Packed.TileVectors(TCell.GateCount), TCols.Value, ref x, bias, ref y);
+
+    /// <summary>Both products of a layer in one pass (<see cref="Packed.MatVecBoth"/>): the input's into the input gates, h's into the hidden gates.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void BothGates<TCell, TInput>(ReadOnlySpan<float> weightIh, ReadOnlySpan<float> biasIh,
+        ReadOnlySpan<float> weightHh, ReadOnlySpan<float> biasHh, ref float s)
+        where TCell : struct, ICell
+        where TInput : struct, IDim =>
+        Packed.MatVecBoth(Tiles, Packed.TileVectors(TCell.GateCount),
+            weightIh, TInput.Value, ref Mem.At(ref s, SourceAt), biasIh, ref s,
+            weightHh, LayerState<TSpec>.Value, ref Mem.At(ref s, HAt), biasHh, ref Mem.At(ref s, HiddenGatesAt));
 
     /// <summary>The cell on the scratch's input and hidden gates: its h (before a projection) and c in place.</summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
