@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.IO.Compression;
+using System.Runtime.InteropServices;
 using System.Security;
 using System.Text.Json;
 using System.Text.RegularExpressions;
@@ -18,6 +19,9 @@ public partial class PackageTests(ITestOutputHelper log)
 {
     private const string AppName = "PackageUser";
     private const string ReloadLine = "reloaded: parameters and predictions bit-identical";
+
+    /// <summary>The start of the message of the package's build targets when a NativeAOT publish keeps x64's default instruction set.</summary>
+    private const string InstructionSetMessage = "ModelGen: this NativeAOT binary targets x86-64-v2";
 
     /// <summary>The runtime setting that caps the JIT's Vector&lt;T&gt; width; the app runs without it.</summary>
     private const string VectorWidthVariable = "DOTNET_MaxVectorTBitWidth";
@@ -168,6 +172,15 @@ public partial class PackageTests(ITestOutputHelper log)
             App(["publish", "-c", "Release", "-p:PublishAot=true", "-o", publishFolder]));
         Assert.True(publish.ExitCode == 0, publish.ToString());
         AssertNoWarnings(publish, "dotnet publish");
+        // The package's build targets say that the default instruction set was used, on x64 where it is x86-64-v2,
+        // and stay silent once the project sets one (x86-64-v2 too: a choice stated).
+        bool x64 = RuntimeInformation.ProcessArchitecture == Architecture.X64;
+        Assert.Equal(x64, publish.StandardOutput.Contains(InstructionSetMessage, StringComparison.Ordinal));
+        ProcessResult stated = await Step("the instruction-set message with IlcInstructionSet set (app)",
+            App(["msbuild", "-nologo", "-t:ModelGenReportNativeInstructionSet", "-p:PublishAot=true", "-p:IlcInstructionSet=x86-64-v2",
+                "-p:RuntimeIdentifier=" + RuntimeInformation.RuntimeIdentifier]));
+        Assert.True(stated.ExitCode == 0, stated.ToString());
+        Assert.DoesNotContain(InstructionSetMessage, stated.StandardOutput, StringComparison.Ordinal);
         string binary = Path.Combine(publishFolder, OperatingSystem.IsWindows() ? AppName + ".exe" : AppName);
         Assert.True(File.Exists(binary), $"no native binary at {binary}");
         ProcessResult native = await Step("run (NativeAOT)", DotnetProcess.RunAsync(binary, [nativeWeights], environment, app));
@@ -201,7 +214,7 @@ public partial class PackageTests(ITestOutputHelper log)
         [
             "lib/net10.0/ModelGen.dll", "lib/net10.0/ModelGen.xml",
             "analyzers/dotnet/cs/ModelGen.Generator.dll", "analyzers/dotnet/cs/ModelGen.CodeFixes.dll",
-            "README.md", "LICENSE", "docs/diagnostics/MG0001.md",
+            "README.md", "LICENSE", "docs/diagnostics/MG0001.md", "build/ModelGen.targets", "buildTransitive/ModelGen.targets",
         ];
         string[] missing = [.. required.Except(entries)];
         Assert.True(missing.Length == 0, $"the package lacks {string.Join(", ", missing)}; it holds:\n" + string.Join('\n', entries));
