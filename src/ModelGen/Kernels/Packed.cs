@@ -200,29 +200,30 @@ internal static class Packed
                 }
             }
             // The longer product's remaining columns.
-            for (int j = k; j < inputCols; j++)
-            {
-                var xk = Vector512.Create(Unsafe.Add(ref x, j));
-                ref float wk = ref Unsafe.Add(ref wxt, j * tileFloats);
-                a0 = Vector512Lanes.MultiplyAdd(Vector512.LoadUnsafe(ref wk), xk, a0);
-                a1 = Vector512Lanes.MultiplyAdd(Vector512.LoadUnsafe(ref wk, v), xk, a1);
-                a2 = Vector512Lanes.MultiplyAdd(Vector512.LoadUnsafe(ref wk, 2 * v), xk, a2);
-                if (four) a3 = Vector512Lanes.MultiplyAdd(Vector512.LoadUnsafe(ref wk, 3 * v), xk, a3);
-            }
-            for (int j = k; j < hiddenCols; j++)
-            {
-                var hk = Vector512.Create(Unsafe.Add(ref h, j));
-                ref float uk = ref Unsafe.Add(ref wht, j * tileFloats);
-                b0 = Vector512Lanes.MultiplyAdd(Vector512.LoadUnsafe(ref uk), hk, b0);
-                b1 = Vector512Lanes.MultiplyAdd(Vector512.LoadUnsafe(ref uk, v), hk, b1);
-                b2 = Vector512Lanes.MultiplyAdd(Vector512.LoadUnsafe(ref uk, 2 * v), hk, b2);
-                if (four) b3 = Vector512Lanes.MultiplyAdd(Vector512.LoadUnsafe(ref uk, 3 * v), hk, b3);
-            }
+            Columns(ref wxt, ref x, k, inputCols, tileFloats, four, ref a0, ref a1, ref a2, ref a3);
+            Columns(ref wht, ref h, k, hiddenCols, tileFloats, four, ref b0, ref b1, ref b2, ref b3);
             ref float yt = ref Unsafe.Add(ref xg, tileStart);
             ref float zt = ref Unsafe.Add(ref hg, tileStart);
             a0.StoreUnsafe(ref yt); a1.StoreUnsafe(ref yt, v); a2.StoreUnsafe(ref yt, 2 * v);
             b0.StoreUnsafe(ref zt); b1.StoreUnsafe(ref zt, v); b2.StoreUnsafe(ref zt, 2 * v);
             if (four) { a3.StoreUnsafe(ref yt, 3 * v); b3.StoreUnsafe(ref zt, 3 * v); }
+        }
+    }
+
+    /// <summary>Columns [<paramref name="from"/>, <paramref name="to"/>) of one packed tile into its 3 or 4 accumulators.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Columns(ref float tile, ref float x, int from, int to, int tileFloats, bool four,
+        ref Vector512<float> a0, ref Vector512<float> a1, ref Vector512<float> a2, ref Vector512<float> a3)
+    {
+        const int v = 16;
+        for (int k = from; k < to; k++)
+        {
+            var xk = Vector512.Create(Unsafe.Add(ref x, k));
+            ref float wk = ref Unsafe.Add(ref tile, k * tileFloats);
+            a0 = Vector512Lanes.MultiplyAdd(Vector512.LoadUnsafe(ref wk), xk, a0);
+            a1 = Vector512Lanes.MultiplyAdd(Vector512.LoadUnsafe(ref wk, v), xk, a1);
+            a2 = Vector512Lanes.MultiplyAdd(Vector512.LoadUnsafe(ref wk, 2 * v), xk, a2);
+            if (four) a3 = Vector512Lanes.MultiplyAdd(Vector512.LoadUnsafe(ref wk, 3 * v), xk, a3);
         }
     }
 
