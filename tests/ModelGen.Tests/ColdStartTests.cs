@@ -47,7 +47,7 @@ public class ColdStartTests
         (Type Type, string[] Names)[] kernels =
         [
             (typeof(LinearKernel<>), ["Forward", "Backward", "AddCombination"]),
-            (typeof(RecurrentKernel<>), ["Forward", "Backward"]),
+            (typeof(RecurrentKernel<>), ["Forward", "StreamingForward", "SequenceForward", "Backward"]),
             (typeof(ActivationKernel<>), ["Forward", "Backward"]),
             (typeof(AttentionKernel<>), ["ProjectKeys", "Forward", "Backward", "Dot", "TanhOfSum", "AdditiveScoreBackward", "AddScaled"]),
             (typeof(DropoutKernel), ["Forward", "Backward"]),

@@ -402,6 +402,7 @@ internal static class GraphEmitter
         w.Line("/// <summary>")
          .Line("/// The named slices of the activation arena for B sequences of T steps, in floats: each module's output and")
          .Line("/// what its backward reads; in training also the recorded input and the gradient of every module's output.")
+         .Line("/// Each slice starts on a multiple of 16 floats, a 64-byte line of the aligned arena.")
          .Line("/// </summary>")
          .Open("private readonly struct ArenaPlan")
          .Line(g.Attention is null ? "public readonly int Batch, Steps;" : "public readonly int Batch, Steps, MemorySteps;")
@@ -418,7 +419,7 @@ internal static class GraphEmitter
          .Line("int Take(long floats, bool needed)")
          .Line("{")
          .Line("    long start = next;")
-         .Line("    if (needed) next += floats;")
+         .Line("    if (needed) next += (floats + 15) & ~15L;")
          .Line("    return next <= global::System.Array.MaxLength ? (int)start : -1;")
          .Line("}");
         foreach ((string name, string length, bool trainingOnly) in slices)

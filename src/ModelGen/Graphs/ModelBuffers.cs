@@ -22,8 +22,10 @@ public sealed class ModelBuffers
     private readonly int _offset;
     private readonly int _length;
     private readonly AlignedFloats _packed;
-    private float[] _inference = [];
-    private float[] _training = [];
+    // The arenas start on a 64-byte boundary, and a graph's plan puts every slice on one: a module's vector loads
+    // never split across cache lines.
+    private AlignedFloats _inference = new(0);
+    private AlignedFloats _training = new(0);
     private float[] _state = [];
     // Shared with every view of the same buffers: a write through any of them makes every view's packing stale.
     private readonly ParameterVersion _parameterVersion;
@@ -120,7 +122,7 @@ public sealed class ModelBuffers
 
     /// <summary>The training arena as the last training forward left it.</summary>
     [EditorBrowsable(EditorBrowsableState.Never)]
-    public Span<float> RecordedTrainingArena => _training;
+    public Span<float> RecordedTrainingArena => _training.Span;
 
     /// <summary>The streaming state: <paramref name="length"/> floats, zeroed when <paramref name="reset"/>.</summary>
     [EditorBrowsable(EditorBrowsableState.Never)]
@@ -220,13 +222,13 @@ public sealed class ModelBuffers
     [EditorBrowsable(EditorBrowsableState.Never)]
     public static Span<int> Ints(Span<float> slice) => System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>(slice);
 
-    private static Span<float> Grow(ref float[] buffer, long length)
+    private static Span<float> Grow(ref AlignedFloats buffer, long length)
     {
-        if (length > Array.MaxLength)
+        if (length > Array.MaxLength - AlignedFloats.Alignment)
         {
-            throw new ArgumentException($"The call needs {length} floats of activations, more than one array holds ({Array.MaxLength}); use a smaller batch or shorter sequences.");
+            throw new ArgumentException($"The call needs {length} floats of activations, more than one array holds ({Array.MaxLength - AlignedFloats.Alignment}); use a smaller batch or shorter sequences.");
         }
-        if (buffer.Length < length) buffer = new float[length];
-        return buffer;
+        if (buffer.Length < length) buffer = new AlignedFloats((int)length);
+        return buffer.Span;
     }
 }

@@ -12,7 +12,7 @@ namespace ModelGen.Kernels;
 internal sealed class AlignedFloats
 {
     /// <summary>Floats per 64 bytes.</summary>
-    private const int Alignment = 16;
+    public const int Alignment = 16;
 
     private readonly float[] _array;
     private readonly int _start;

@@ -146,13 +146,40 @@ public static class RecurrentKernel<TSpec> where TSpec : struct, IRecurrentModel
     /// <param name="random">The masks' generator: one draw per output element of each layer below the top, layer
     /// by layer, in memory order (<see cref="DropoutKernel"/>), and none when <paramref name="dropout"/> is 0.</param>
     /// <exception cref="ArgumentException">A span's length does not match the sizes.</exception>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Forward<TCache>(ReadOnlySpan<float> packed, ReadOnlySpan<float> input, ReadOnlySpan<int> lengths,
         int batch, int steps, Span<float> output, ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, Span<float> hN, Span<float> cN,
         Span<float> arena, float dropout, ref SplitMix64 random) where TCache : struct, ICacheMode
     {
+        // One step of one sequence (a graph's Step, a decoder's next token) runs the streaming kernel: the same
+        // arithmetic without the sequence set-up, whose stack frame alone (a pass of a dozen spans, zeroed on entry)
+        // took as long as a small layer's cell.
+        if (!TCache.Enabled && IsStreamingStep(batch, steps)) StreamingForward(packed, input, lengths, output, h0, c0, hN, cN, arena);
+        else SequenceForward<TCache>(packed, input, lengths, batch, steps, output, h0, c0, hN, cN, arena, dropout, ref random);
+    }
+
+    /// <summary><see cref="Forward"/> of one sequence and one step, through <see cref="StreamingStep{TSpec}"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void StreamingForward(ReadOnlySpan<float> packed, ReadOnlySpan<float> input, ReadOnlySpan<int> lengths, Span<float> output,
+        ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, Span<float> hN, Span<float> cN, Span<float> arena)
+    {
+        CheckCall(input, lengths, 1, 1, h0, c0, arena, Layout.StreamingStepLayout.Length);
+        if (packed.Length < PackedLength) ThrowTooShort(nameof(packed), packed.Length, PackedLength);
+        CheckLength(nameof(output), output.Length, Sizes<TSpec>.OutputFeatures);
+        CheckStates(nameof(hN), hN, nameof(cN), cN, 1);
+        // The arena holds what earlier calls left, and the kernel's padding units must be zero.
+        Span<float> scratch = arena[..StreamingStep<TSpec>.ScratchLength];
+        StreamingStep<TSpec>.ClearPadding(scratch);
+        StreamingStep<TSpec>.Step(packed, input, h0, c0, hN, cN, scratch, output);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void SequenceForward<TCache>(ReadOnlySpan<float> packed, ReadOnlySpan<float> input, ReadOnlySpan<int> lengths,
+        int batch, int steps, Span<float> output, ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, Span<float> hN, Span<float> cN,
+        Span<float> arena, float dropout, ref SplitMix64 random) where TCache : struct, ICacheMode
+    {
         Layout a = Layout.Of(batch, steps, TCache.Enabled);
-        CheckCall(input, lengths, batch, steps, h0, c0, arena, a);
+        CheckCall(input, lengths, batch, steps, h0, c0, arena, a.Length);
         int layers = TSpec.NumLayers, directions = Sizes<TSpec>.Directions, state = Sizes<TSpec>.State;
         int sequence = a.Sequence;
         if (packed.Length < PackedLength) ThrowTooShort(nameof(packed), packed.Length, PackedLength);
@@ -254,7 +281,7 @@ public static class RecurrentKernel<TSpec> where TSpec : struct, IRecurrentModel
         Span<float> dInput, Span<float> dH0, Span<float> dC0, Span<float> arena)
     {
         Layout a = Layout.Of(batch, steps, training: true);
-        CheckCall(input, lengths, batch, steps, h0, c0, arena, a);
+        CheckCall(input, lengths, batch, steps, h0, c0, arena, a.Length);
         if (BitConverter.SingleToInt32Bits(arena[a.Header]) != RecordMagic
             || BitConverter.SingleToInt32Bits(arena[a.Header + 1]) != batch || BitConverter.SingleToInt32Bits(arena[a.Header + 2]) != steps)
         {
@@ -361,11 +388,11 @@ public static class RecurrentKernel<TSpec> where TSpec : struct, IRecurrentModel
 
     /// <summary>The checks Forward and Backward share: sizes, input, lengths, initial state and arena.</summary>
     private static void CheckCall(ReadOnlySpan<float> input, ReadOnlySpan<int> lengths, int batch, int steps,
-        ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, ReadOnlySpan<float> arena, in Layout a)
+        ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, ReadOnlySpan<float> arena, long arenaLength)
     {
         if (batch < 1) throw new ArgumentOutOfRangeException(nameof(batch), batch, "batch must be at least 1.");
         if (steps < 1) throw new ArgumentOutOfRangeException(nameof(steps), steps, "steps must be at least 1.");
-        if (arena.Length < a.Length) ThrowTooShort(nameof(arena), arena.Length, a.Length);
+        if (arena.Length < arenaLength) ThrowTooShort(nameof(arena), arena.Length, arenaLength);
         // The arena fits an int, so every offset and every buffer the sizes imply does too.
         CheckLength(nameof(input), input.Length, (long)batch * steps * TSpec.InputSize);
         if (!lengths.IsEmpty && lengths.Length != batch) CheckLength(nameof(lengths), lengths.Length, batch);
@@ -425,6 +452,9 @@ public static class RecurrentKernel<TSpec> where TSpec : struct, IRecurrentModel
         }
         return (offsets, next);
     }
+
+    /// <summary>Whether an inference forward of this shape runs <see cref="StreamingStep{TSpec}"/>: one step of one sequence, one direction.</summary>
+    private static bool IsStreamingStep(int batch, int steps) => batch == 1 && steps == 1 && Sizes<TSpec>.Directions == 1;
 
     /// <summary>
     /// Where each buffer starts in the arena of one call (see the type's remarks). Offsets are computed in 64
@@ -486,12 +516,18 @@ public static class RecurrentKernel<TSpec> where TSpec : struct, IRecurrentModel
             {
                 Sequence0 = Take(ref next, sequences >= 1 ? sequence : 0);
                 Sequence1 = Take(ref next, sequences >= 2 ? sequence : 0);
+                // A streaming step's scratch, from the arena's start.
+                if (IsStreamingStep(batch, steps)) next = Math.Max(next, StreamingStep<TSpec>.ScratchLength);
             }
             Length = next;
         }
 
+        /// <summary>A streaming step's layout, worked out once: a small step's whole kernel takes little longer than the layout.</summary>
+        public static readonly Layout StreamingStepLayout = new(1, 1, training: false);
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Layout Of(int batch, int steps, bool training) => new(batch, steps, training);
+        public static Layout Of(int batch, int steps, bool training) =>
+            !training && IsStreamingStep(batch, steps) ? StreamingStepLayout : new(batch, steps, training);
 
         /// <summary>Reserves <paramref name="floats"/> at <paramref name="next"/>, rounded up to whole 64-byte blocks.</summary>
         private static int Take(ref long next, long floats)

@@ -120,6 +120,7 @@ namespace Demo.Spelling
         /// <summary>
         /// The named slices of the activation arena for B sequences of T steps, in floats: each module's output and
         /// what its backward reads; in training also the recorded input and the gradient of every module's output.
+        /// Each slice starts on a multiple of 16 floats, a 64-byte line of the aligned arena.
         /// </summary>
         private readonly struct ArenaPlan
         {
@@ -161,7 +162,7 @@ namespace Demo.Spelling
                 int Take(long floats, bool needed)
                 {
                     long start = next;
-                    if (needed) next += floats;
+                    if (needed) next += (floats + 15) & ~15L;
                     return next <= global::System.Array.MaxLength ? (int)start : -1;
                 }
                 RecordedInput = Take(rows, training);
