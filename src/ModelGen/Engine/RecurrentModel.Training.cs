@@ -22,7 +22,7 @@ public sealed partial class RecurrentModel<TSpec>
     private ForwardResult _trained;
     private int _trainedBatch;
     private int _trainedSteps;
-    private float[] _training = [];
+    private AlignedFloats _training = new(0);
     // Dropout between layers (training forwards only), drawn by the kernel from this generator.
     private float _dropout;
     private SplitMix64 _dropoutRandom = new(0);
@@ -211,9 +211,9 @@ public sealed partial class RecurrentModel<TSpec>
         long cLength = TSpec.Cell == CellKind.Lstm ? (long)Sizes<TSpec>.LayerDirections * batch * HiddenSize : 0;
         long dTopLength = OutputSize > 0 ? rows * OutputFeatures : 0;
         long length = kernel + inputLength + hLength + cLength + dTopLength;
-        if (length > Array.MaxLength) Workspace<TSpec>.ThrowArenaTooLarge("input", length);
-        if (_training.Length < length) _training = new float[length];
-        Span<float> all = _training;
+        if (length > Array.MaxLength - AlignedFloats.Alignment) Workspace<TSpec>.ThrowArenaTooLarge("input", length);
+        if (_training.Length < length) _training = new AlignedFloats((int)length);
+        Span<float> all = _training.Span;
         int offset = (int)kernel;
         input = all.Slice(offset, (int)inputLength);
         h0 = all.Slice(offset += (int)inputLength, (int)hLength);

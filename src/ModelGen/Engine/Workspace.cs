@@ -21,8 +21,9 @@ internal sealed class Workspace<TSpec> where TSpec : struct, IRecurrentModelSpec
     public ReadOnlySpan<float> PackedWeights => _packedWeights.Span;
 
     // One allocation for every buffer of a call: the recurrent module's inference arena (RecurrentKernel's layout),
-    // then the top layer's output [B, T, D*Hout] of a prediction call, which the head reads.
-    private float[] _arena = [];
+    // then the top layer's output [B, T, D*Hout] of a prediction call, which the head reads. 64-byte aligned, and the
+    // kernel's layout keeps every buffer on a 64-byte line: no vector load of an activation splits across two lines.
+    private AlignedFloats _arena = new(0);
 
     /// <summary>The head's scratch (its Linear kernel's flushed input rows).</summary>
     public readonly float[] HeadScratch = new float[TSpec.OutputSize > 0 ? LinearKernel<RecurrentModel<TSpec>.HeadSpec>.ScratchLength : 0];
@@ -59,10 +60,11 @@ internal sealed class Workspace<TSpec> where TSpec : struct, IRecurrentModelSpec
         long kernel = RecurrentKernel<TSpec>.ArenaLength(batch, steps, training: false);
         long top = (long)batch * steps * Sizes<TSpec>.OutputFeatures;
         long length = kernel + top;
-        if (length > Array.MaxLength) ThrowArenaTooLarge("input", length);
-        if (_arena.Length < length) _arena = new float[length];
-        topOutput = _arena.AsSpan((int)kernel, (int)top);
-        return _arena.AsSpan(0, (int)kernel);
+        if (length > Array.MaxLength - AlignedFloats.Alignment) ThrowArenaTooLarge("input", length);
+        if (_arena.Length < length) _arena = new AlignedFloats((int)length);
+        Span<float> arena = _arena.Span;
+        topOutput = arena.Slice((int)kernel, (int)top);
+        return arena[..(int)kernel];
     }
 
     /// <summary>
@@ -84,6 +86,6 @@ internal sealed class Workspace<TSpec> where TSpec : struct, IRecurrentModelSpec
     /// <summary>The exception of a call whose buffers, all in one arena, would not fit one .NET array.</summary>
     internal static void ThrowArenaTooLarge(string argument, long length) =>
         throw new ArgumentException(
-            $"{argument}: the call's workspace would take {length} floats, more than the {Array.MaxLength} elements one .NET array can hold; pass fewer or shorter sequences.",
+            $"{argument}: the call's workspace would take {length} floats, more than one .NET array of {Array.MaxLength} elements holds once aligned; pass fewer or shorter sequences.",
             argument);
 }
