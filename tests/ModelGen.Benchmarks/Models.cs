@@ -34,3 +34,23 @@ public partial class BenchGruModel;
 
 /// <summary><c>nn.GRU(64, 64)</c>.</summary>
 [GruModel(InputSize = 64, HiddenSize = 64)] public partial class Gru64;
+
+// bench_small as [SequenceModel] graphs: the same modules, and the same state_dict names (rnn.*, head.*) as
+// BenchSmallModel, so they load its weights; the `graph` benchmarks time them beside it.
+
+/// <summary>bench_small's <c>head(rnn(x)[0][:, -1])</c> as a graph of three modules, for whole sequences and training.</summary>
+[SequenceModel]
+public partial class BenchSmallGraph
+{
+    [Lstm(InputSize = 8, HiddenSize = 32)] public partial Lstm Rnn { get; }
+    [Reduce(ReduceMode.Last)] public partial Reduction Pool { get; }
+    [Linear(InFeatures = 32, OutFeatures = 4)] public partial Linear Head { get; }
+}
+
+/// <summary>bench_small's <c>head(rnn(x))</c> at every step as a graph of two modules: it streams, one <c>Step</c> per input.</summary>
+[SequenceModel]
+public partial class BenchSmallStreamGraph
+{
+    [Lstm(InputSize = 8, HiddenSize = 32)] public partial Lstm Rnn { get; }
+    [Linear(InFeatures = 32, OutFeatures = 4)] public partial Linear Head { get; }
+}

@@ -226,7 +226,7 @@ public sealed class ModelBuffers
     {
         if (length > Array.MaxLength - AlignedFloats.Alignment)
         {
-            throw new ArgumentException($"The call needs {length} floats of activations, more than one array holds ({Array.MaxLength - AlignedFloats.Alignment}); use a smaller batch or shorter sequences.");
+            throw new ArgumentException($"The call needs {length} floats of activations, more than one array of {Array.MaxLength} elements holds once aligned; use a smaller batch or shorter sequences.");
         }
         if (buffer.Length < length) buffer = new AlignedFloats((int)length);
         return buffer.Span;
