@@ -109,6 +109,30 @@ public class GraphStreamingTests
         Assert.Equal(0, AllocationMeasurement.WarmAllocations(() => model.Step(input, output)));
     }
 
+    [Fact]
+    public void A_step_into_or_from_the_streaming_state_is_rejected_before_it_changes_the_state()
+    {
+        // The state holds the LSTM's h and c [2, 1, 6], [2, 1, 10] and the GRU's h [1, 1, 7]: 39 floats.
+        var model = new StreamingFeatureGraph();
+        model.InitializeParameters(15);
+        model.ResetState();
+        TestHelpers.RandomValues(StreamingFeatureGraph.RecurrentStateSize, seed: 8).CopyTo(model.StreamingState);
+        float[] state = model.StreamingState.ToArray();
+        float[] input = TestHelpers.RandomValues(StreamingFeatureGraph.InputSize, seed: 9);
+
+        AssertRejected(() => model.Step(input, model.StreamingState[..StreamingFeatureGraph.OutputSize]), "output", "StreamingState");
+        AssertRejected(() => model.Step(model.StreamingState[20..(20 + StreamingFeatureGraph.InputSize)], new float[StreamingFeatureGraph.OutputSize]),
+            "StreamingState", "input");
+        TestHelpers.AssertBitEqual(state, model.StreamingState, "state after the rejected steps");
+
+        static void AssertRejected(Action step, string written, string read)
+        {
+            var exception = Assert.Throws<ArgumentException>(step);
+            Assert.Equal(written, exception.ParamName);
+            Assert.Contains($"{written} overlaps {read}", exception.Message, StringComparison.Ordinal);
+        }
+    }
+
     /// <summary>Runs a forward of 3 sequences of 9 steps of large values, which writes far more of the arena than a step uses.</summary>
     private static void FillArena(StreamingFeatureGraph model)
     {

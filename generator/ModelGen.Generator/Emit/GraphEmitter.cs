@@ -788,7 +788,9 @@ internal static class GraphEmitter
         w.Line("    EnsurePacked();")
          .Line($"    var plan = new ArenaPlan(batch, 1, training: false{(attends ? ", memorySteps" : "")});")
          .Line($"    {Sp}<float> state = _buffers.StreamingState(RecurrentStateSize * batch, reset: false);")
-         .Line($"    Run<global::ModelGen.Kernels.NoCache>(plan, _buffers.InferenceArena(plan.Length), {input}, default, output, state, state{(attends ? ", memory, memoryLengths, attention" : "")});")
+         .Line($"    {Rt}GraphChecks.NoOverlap(output, nameof(output), state, nameof(StreamingState));");
+        if (!g.Tokens) w.Line($"    {Rt}GraphChecks.NoOverlap(state, nameof(StreamingState), input, nameof(input));");
+        w.Line($"    Run<global::ModelGen.Kernels.NoCache>(plan, _buffers.InferenceArena(plan.Length), {input}, default, output, state, state{(attends ? ", memory, memoryLengths, attention" : "")});")
          .Line("}")
          .Line();
         WriteSelectStreamRows(w, g);
@@ -891,6 +893,7 @@ internal static class GraphEmitter
              .Line("        memoryLengths = recordedMemoryLengths;");
         }
         w.Line("    }");
+        bool lastWritesOutput = false;
         for (int i = 0; i < g.Modules.Count; i++)
         {
             ModuleSpec m = g.Modules[i];
@@ -911,7 +914,12 @@ internal static class GraphEmitter
                  .Line($"    if (TCache.Enabled) {K}DropoutKernel.Forward({Float(d.P)}, ref _dropoutRandom, {x}, {y}, arena.Slice(a.{bare}Mask, {rows} * {Lit(features)}));");
                 continue;
             }
-            w.Line($"    {Sp}<float> {y} = arena.Slice(a.{bare}Out, {rows} * {Lit(features)});");
+            // The last module writes the caller's output itself, except in training, where the arena keeps it for Backward.
+            bool direct = i == g.Last;
+            lastWritesOutput = direct;
+            w.Line(direct
+                ? $"    {Sp}<float> {y} = TCache.Enabled ? arena.Slice(a.{bare}Out, {rows} * {Lit(features)}) : output;"
+                : $"    {Sp}<float> {y} = arena.Slice(a.{bare}Out, {rows} * {Lit(features)});");
             switch (m)
             {
                 case EmbeddingModule:
@@ -921,8 +929,9 @@ internal static class GraphEmitter
                 {
                     string state = Camel(m.Property);
                     bool lstm = r.Cell == CellKind.Lstm;
-                    w.Line($"    {Sp}<float> {state}HN = arena.Slice(a.{bare}HN, {StateSlice(r, cell: false)});");
-                    if (lstm) w.Line($"    {Sp}<float> {state}CN = arena.Slice(a.{bare}CN, {StateSlice(r, cell: true)});");
+                    // Inference writes the final state straight into the caller's span; training keeps it in the arena too.
+                    w.Line($"    {Sp}<float> {state}HN = TCache.Enabled || finalState.IsEmpty ? arena.Slice(a.{bare}HN, {StateSlice(r, cell: false)}) : {StatePart(g, r, "finalState", cell: false)};");
+                    if (lstm) w.Line($"    {Sp}<float> {state}CN = TCache.Enabled || finalState.IsEmpty ? arena.Slice(a.{bare}CN, {StateSlice(r, cell: true)}) : {StatePart(g, r, "finalState", cell: true)};");
                     Call(w, "    ", $"{Kernel(m)}.Forward<TCache>",
                         $"packed.Slice(Layout.{bare}Packed, {Kernel(m)}.PackedLength)",
                         $"input: {x}", "lengths", "batch", "steps", $"output: {y}",
@@ -930,7 +939,7 @@ internal static class GraphEmitter
                         $"hN: {state}HN", $"cN: {(lstm ? state + "CN" : "default")}",
                         $"arena: arena.Slice(a.{bare}Work, (int){Kernel(m)}.ArenaLength(batch, steps, TCache.Enabled))",
                         $"dropout: {Float(r.Dropout)}", "ref _dropoutRandom");
-                    w.Line("    if (!finalState.IsEmpty)")
+                    w.Line("    if (TCache.Enabled && !finalState.IsEmpty)")
                      .Line("    {")
                      .Line($"        {state}HN.CopyTo(finalState.Slice({StateStart(g, r, cell: false)}));");
                     if (lstm) w.Line($"        {state}CN.CopyTo(finalState.Slice({StateStart(g, r, cell: true)}));");
@@ -984,7 +993,7 @@ internal static class GraphEmitter
             }
         }
         w.Line()
-         .Line($"    {g.Output(g.Last)}.CopyTo(output);")
+         .Line(lastWritesOutput ? $"    if (TCache.Enabled) {g.Output(g.Last)}.CopyTo(output);" : $"    {g.Output(g.Last)}.CopyTo(output);")
          .Line("}")
          .Line();
     }

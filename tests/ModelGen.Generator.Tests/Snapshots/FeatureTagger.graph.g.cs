@@ -422,6 +422,8 @@ namespace Demo.Sensors
             EnsurePacked();
             var plan = new ArenaPlan(batch, 1, training: false);
             global::System.Span<float> state = _buffers.StreamingState(RecurrentStateSize * batch, reset: false);
+            global::ModelGen.GraphChecks.NoOverlap(output, nameof(output), state, nameof(StreamingState));
+            global::ModelGen.GraphChecks.NoOverlap(state, nameof(StreamingState), input, nameof(input));
             Run<global::ModelGen.Kernels.NoCache>(plan, _buffers.InferenceArena(plan.Length), input, default, output, state, state);
         }
 
@@ -490,8 +492,8 @@ namespace Demo.Sensors
 
             // encoder: nn.LSTM(8, 16, batch_first=True)    [B, T, 8] → [B, T, 16]; h_n [1, B, 16]
             global::System.Span<float> encoderOut = arena.Slice(a.EncoderOut, rows * 16);
-            global::System.Span<float> encoderHN = arena.Slice(a.EncoderHN, 16 * batch);
-            global::System.Span<float> encoderCN = arena.Slice(a.EncoderCN, 16 * batch);
+            global::System.Span<float> encoderHN = TCache.Enabled || finalState.IsEmpty ? arena.Slice(a.EncoderHN, 16 * batch) : finalState.Slice(0, 16 * batch);
+            global::System.Span<float> encoderCN = TCache.Enabled || finalState.IsEmpty ? arena.Slice(a.EncoderCN, 16 * batch) : finalState.Slice(16 * batch, 16 * batch);
             global::ModelGen.Kernels.RecurrentKernel<EncoderSpec>.Forward<TCache>(
                 packed.Slice(Layout.EncoderPacked, global::ModelGen.Kernels.RecurrentKernel<EncoderSpec>.PackedLength),
                 input: input,
@@ -506,7 +508,7 @@ namespace Demo.Sensors
                 arena: arena.Slice(a.EncoderWork, (int)global::ModelGen.Kernels.RecurrentKernel<EncoderSpec>.ArenaLength(batch, steps, TCache.Enabled)),
                 dropout: 0f,
                 ref _dropoutRandom);
-            if (!finalState.IsEmpty)
+            if (TCache.Enabled && !finalState.IsEmpty)
             {
                 encoderHN.CopyTo(finalState.Slice(0));
                 encoderCN.CopyTo(finalState.Slice(16 * batch));
@@ -514,7 +516,7 @@ namespace Demo.Sensors
 
             // decoder: nn.GRU(16, 24, batch_first=True)    [B, T, 16] → [B, T, 24]; h_n [1, B, 24]
             global::System.Span<float> decoderOut = arena.Slice(a.DecoderOut, rows * 24);
-            global::System.Span<float> decoderHN = arena.Slice(a.DecoderHN, 24 * batch);
+            global::System.Span<float> decoderHN = TCache.Enabled || finalState.IsEmpty ? arena.Slice(a.DecoderHN, 24 * batch) : finalState.Slice(32 * batch, 24 * batch);
             global::ModelGen.Kernels.RecurrentKernel<DecoderSpec>.Forward<TCache>(
                 packed.Slice(Layout.DecoderPacked, global::ModelGen.Kernels.RecurrentKernel<DecoderSpec>.PackedLength),
                 input: encoderOut,
@@ -529,7 +531,7 @@ namespace Demo.Sensors
                 arena: arena.Slice(a.DecoderWork, (int)global::ModelGen.Kernels.RecurrentKernel<DecoderSpec>.ArenaLength(batch, steps, TCache.Enabled)),
                 dropout: 0f,
                 ref _dropoutRandom);
-            if (!finalState.IsEmpty)
+            if (TCache.Enabled && !finalState.IsEmpty)
             {
                 decoderHN.CopyTo(finalState.Slice(32 * batch));
             }
@@ -554,10 +556,10 @@ namespace Demo.Sensors
                 arena.Slice(a.Scratch, global::ModelGen.Kernels.LinearKernel<HeadSpec>.ScratchLength));
 
             // act: nn.GELU()    [B, T, 3] → [B, T, 3]
-            global::System.Span<float> actOut = arena.Slice(a.ActOut, rows * 3);
+            global::System.Span<float> actOut = TCache.Enabled ? arena.Slice(a.ActOut, rows * 3) : output;
             global::ModelGen.Kernels.ActivationKernel<global::ModelGen.Kernels.Gelu>.Forward(headOut, actOut);
 
-            actOut.CopyTo(output);
+            if (TCache.Enabled) actOut.CopyTo(output);
         }
 
         /// <summary>

@@ -452,6 +452,7 @@ namespace Demo.Spelling
             EnsurePacked();
             var plan = new ArenaPlan(batch, 1, training: false, memorySteps);
             global::System.Span<float> state = _buffers.StreamingState(RecurrentStateSize * batch, reset: false);
+            global::ModelGen.GraphChecks.NoOverlap(output, nameof(output), state, nameof(StreamingState));
             Run<global::ModelGen.Kernels.NoCache>(plan, _buffers.InferenceArena(plan.Length), tokens, default, output, state, state, memory, memoryLengths, attention);
         }
 
@@ -582,7 +583,7 @@ namespace Demo.Spelling
             }
 
             // fc: nn.Linear(32, 40)    [B, T, 32] → [B, T, 40]
-            global::System.Span<float> fcOut = arena.Slice(a.FcOut, rows * 40);
+            global::System.Span<float> fcOut = TCache.Enabled ? arena.Slice(a.FcOut, rows * 40) : output;
             global::ModelGen.Kernels.LinearKernel<FcSpec>.Forward(
                 packed.Slice(Layout.FcPacked, global::ModelGen.Kernels.LinearKernel<FcSpec>.PackedLength),
                 rnnOut,
@@ -590,7 +591,7 @@ namespace Demo.Spelling
                 rows,
                 arena.Slice(a.Scratch, global::ModelGen.Kernels.LinearKernel<FcSpec>.ScratchLength));
 
-            fcOut.CopyTo(output);
+            if (TCache.Enabled) fcOut.CopyTo(output);
         }
 
         /// <summary>

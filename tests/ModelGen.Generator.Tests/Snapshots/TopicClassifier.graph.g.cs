@@ -410,8 +410,8 @@ namespace Demo.Text
 
             // rnn: nn.LSTM(32, 64, batch_first=True, bidirectional=True)    [B, T, 32] → [B, T, 128]; h_n [2, B, 64]
             global::System.Span<float> rnnOut = arena.Slice(a.RnnOut, rows * 128);
-            global::System.Span<float> rnnHN = arena.Slice(a.RnnHN, 128 * batch);
-            global::System.Span<float> rnnCN = arena.Slice(a.RnnCN, 128 * batch);
+            global::System.Span<float> rnnHN = TCache.Enabled || finalState.IsEmpty ? arena.Slice(a.RnnHN, 128 * batch) : finalState.Slice(0, 128 * batch);
+            global::System.Span<float> rnnCN = TCache.Enabled || finalState.IsEmpty ? arena.Slice(a.RnnCN, 128 * batch) : finalState.Slice(128 * batch, 128 * batch);
             global::ModelGen.Kernels.RecurrentKernel<RnnSpec>.Forward<TCache>(
                 packed.Slice(Layout.RnnPacked, global::ModelGen.Kernels.RecurrentKernel<RnnSpec>.PackedLength),
                 input: embedOut,
@@ -426,7 +426,7 @@ namespace Demo.Text
                 arena: arena.Slice(a.RnnWork, (int)global::ModelGen.Kernels.RecurrentKernel<RnnSpec>.ArenaLength(batch, steps, TCache.Enabled)),
                 dropout: 0f,
                 ref _dropoutRandom);
-            if (!finalState.IsEmpty)
+            if (TCache.Enabled && !finalState.IsEmpty)
             {
                 rnnHN.CopyTo(finalState.Slice(0));
                 rnnCN.CopyTo(finalState.Slice(128 * batch));
@@ -447,7 +447,7 @@ namespace Demo.Text
             if (TCache.Enabled) global::ModelGen.Kernels.DropoutKernel.Forward(0.1f, ref _dropoutRandom, poolOut, dropOut, arena.Slice(a.DropMask, batch * 128));
 
             // fc: nn.Linear(128, 12)    [B, 128] → [B, 12]
-            global::System.Span<float> fcOut = arena.Slice(a.FcOut, batch * 12);
+            global::System.Span<float> fcOut = TCache.Enabled ? arena.Slice(a.FcOut, batch * 12) : output;
             global::ModelGen.Kernels.LinearKernel<FcSpec>.Forward(
                 packed.Slice(Layout.FcPacked, global::ModelGen.Kernels.LinearKernel<FcSpec>.PackedLength),
                 dropOut,
@@ -455,7 +455,7 @@ namespace Demo.Text
                 batch,
                 arena.Slice(a.Scratch, global::ModelGen.Kernels.LinearKernel<FcSpec>.ScratchLength));
 
-            fcOut.CopyTo(output);
+            if (TCache.Enabled) fcOut.CopyTo(output);
         }
 
         /// <summary>
