@@ -848,7 +848,7 @@ internal static class GraphEmitter
          .Line("/// (training) every module also keeps what its backward reads, and the input is recorded first.")
          .Line("/// </summary>")
          .Line("private void Run<TCache>(")
-         .Line("    ArenaPlan a,")
+         .Line("    in ArenaPlan a,")
          .Line($"    {Sp}<float> arena,")
          .Line($"    {InputType(g)} {input},")
          .Line($"    {Ros}<int> lengths,")

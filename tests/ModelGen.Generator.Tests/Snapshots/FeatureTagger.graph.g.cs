@@ -462,7 +462,7 @@ namespace Demo.Sensors
         /// (training) every module also keeps what its backward reads, and the input is recorded first.
         /// </summary>
         private void Run<TCache>(
-            ArenaPlan a,
+            in ArenaPlan a,
             global::System.Span<float> arena,
             global::System.ReadOnlySpan<float> input,
             global::System.ReadOnlySpan<int> lengths,

@@ -477,7 +477,7 @@ namespace Demo.Spelling
         /// (training) every module also keeps what its backward reads, and the input is recorded first.
         /// </summary>
         private void Run<TCache>(
-            ArenaPlan a,
+            in ArenaPlan a,
             global::System.Span<float> arena,
             global::System.ReadOnlySpan<int> tokens,
             global::System.ReadOnlySpan<int> lengths,
