@@ -55,7 +55,7 @@ public sealed partial class RecurrentModel<TSpec>
         CheckLength(nameof(input), input.Length, batch, 1, InputSize, "[B, I]");
         CheckLength(nameof(output), output.Length, batch, 1, StateSize, "[B, Hout]");
         CheckStepAliasing(input, output, nameof(output), h, c);
-        if (batch == 1) StreamingStep<TSpec>.Step(workspace.PackedWeights, input, h, c, h, c, workspace.StepScratch, output);
+        if (batch == 1) StreamingStep<TSpec>.Step(workspace.PackedWeights, input, h, c, workspace.StepScratch, output);
         else Run(workspace, input, batch, 1, h, c, h, c, output);
     }
 
@@ -71,7 +71,7 @@ public sealed partial class RecurrentModel<TSpec>
         CheckStepAliasing(input, prediction, nameof(prediction), h, c);
         if (batch == 1)
         {
-            StreamingStep<TSpec>.Step(workspace.PackedWeights, input, h, c, h, c, workspace.StepScratch, default);
+            StreamingStep<TSpec>.Step(workspace.PackedWeights, input, h, c, workspace.StepScratch, default);
             ApplyHead(workspace, h.AsSpan((NumLayers - 1) * StateSize, StateSize), OutputFeatures, 1, prediction);
         }
         else

@@ -12,7 +12,7 @@ namespace ModelGen.Kernels;
 /// It runs the very arithmetic of <see cref="RecurrentKernel{TSpec}.Forward"/> for T = 1 (the same
 /// <see cref="Packed.MatVec"/> calls, cells and subnormal flushes, in the same order), so a step gives the bits
 /// of a one-step forward from the same state. The state stays in the caller's <c>[L, 1, Hout]</c> and
-/// <c>[L, 1, H]</c> spans (a model's streaming state, or a forward's h0/hN); each layer reads it flushed into the
+/// <c>[L, 1, H]</c> spans (a model's streaming state, or a forward's hN and cN); each layer reads it flushed into the
 /// padded scratch, whose padding units stay zero, and writes it back once. The models' own <c>Step</c> of batch 1
 /// calls it with a scratch of their own; <see cref="RecurrentKernel{TSpec}.Forward"/> calls it for every other
 /// forward of one sequence and one step (a graph's <c>Step</c>, a decoder's next token).
@@ -53,34 +53,31 @@ internal static class StreamingStep<TSpec> where TSpec : struct, IRecurrentModel
     }
 
     /// <summary>
-    /// One step of every layer on <paramref name="input"/> <c>[I]</c>, from <paramref name="h0"/> <c>[L, Hout]</c> and
-    /// <paramref name="c0"/> <c>[L, H]</c> (LSTM; empty: zeros) to <paramref name="hN"/> and <paramref name="cN"/>
-    /// (empty to skip; may be <paramref name="h0"/>, <paramref name="c0"/> themselves: each layer reads its state before
-    /// it writes it), and the top layer's h into <paramref name="output"/> <c>[Hout]</c> unless it is empty. The caller
-    /// has checked every length and the aliasing rules; the padding of <paramref name="scratch"/> is zero.
+    /// Advances <paramref name="h"/> <c>[L, Hout]</c> and <paramref name="c"/> <c>[L, H]</c> (LSTM; else empty) in
+    /// place by one step on <paramref name="input"/> <c>[I]</c>, and copies the top layer's h into
+    /// <paramref name="output"/> unless it is empty. The caller has checked every length and the aliasing rules; the
+    /// padding of <paramref name="scratch"/> is zero.
     /// </summary>
-    public static void Step(ReadOnlySpan<float> packed, ReadOnlySpan<float> input, ReadOnlySpan<float> h0, ReadOnlySpan<float> c0,
-        Span<float> hN, Span<float> cN, Span<float> scratch, Span<float> output)
+    public static void Step(ReadOnlySpan<float> packed, ReadOnlySpan<float> input, Span<float> h, Span<float> c, Span<float> scratch, Span<float> output)
     {
         switch (TSpec.Cell)
         {
-            case CellKind.Lstm: Stack<LstmCell>(packed, input, h0, c0, hN, cN, scratch); break;
-            case CellKind.Gru: Stack<GruCell>(packed, input, h0, c0, hN, cN, scratch); break;
-            default: Stack<RnnCell>(packed, input, h0, c0, hN, cN, scratch); break;
+            case CellKind.Lstm: Stack<LstmCell>(packed, input, h, c, scratch); break;
+            case CellKind.Gru: Stack<GruCell>(packed, input, h, c, scratch); break;
+            default: Stack<RnnCell>(packed, input, h, c, scratch); break;
         }
-        if (!output.IsEmpty) scratch.Slice(HAt, Sizes<TSpec>.State).CopyTo(output);
+        if (!output.IsEmpty) h.Slice((TSpec.NumLayers - 1) * Sizes<TSpec>.State, Sizes<TSpec>.State).CopyTo(output);
     }
 
-    private static void Stack<TCell>(ReadOnlySpan<float> packed, ReadOnlySpan<float> input, ReadOnlySpan<float> h0, ReadOnlySpan<float> c0,
-        Span<float> hN, Span<float> cN, Span<float> scratch)
+    private static void Stack<TCell>(ReadOnlySpan<float> packed, ReadOnlySpan<float> input, Span<float> h, Span<float> c, Span<float> scratch)
         where TCell : struct, ICell
     {
+        int state = Sizes<TSpec>.State;
         ReadOnlySpan<LayerOffsets> offsets = RecurrentKernel<TSpec>.PackedOffsets;
-        Layer<TCell, FirstLayerInput<TSpec>>(packed, offsets[0], input, h0, c0, hN, cN, 0, scratch);
-        // Each layer above reads the h the layer below left in the scratch.
+        Layer<TCell, FirstLayerInput<TSpec>>(packed, offsets[0], input, h, c, 0, scratch);
         for (int layer = 1; layer < TSpec.NumLayers; layer++)
         {
-            Layer<TCell, UpperLayerInput<TSpec>>(packed, offsets[layer], scratch.Slice(HAt, Sizes<TSpec>.State), h0, c0, hN, cN, layer, scratch);
+            Layer<TCell, UpperLayerInput<TSpec>>(packed, offsets[layer], h.Slice((layer - 1) * state, state), h, c, layer, scratch);
         }
     }
 
@@ -88,8 +85,8 @@ internal static class StreamingStep<TSpec> where TSpec : struct, IRecurrentModel
     // method, the matrix-vector products and the cell's activations outgrew the JIT's inlining budget for it, and
     // the activations, loads and multiply-adds were left as calls (with 4-float vectors, or under NativeAOT).
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void Layer<TCell, TInput>(ReadOnlySpan<float> packed, LayerOffsets o, ReadOnlySpan<float> source,
-        ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, Span<float> hN, Span<float> cN, int layer, Span<float> scratch)
+    private static void Layer<TCell, TInput>(ReadOnlySpan<float> packed, LayerOffsets o, ReadOnlySpan<float> source, Span<float> hState, Span<float> cState,
+        int layer, Span<float> scratch)
         where TCell : struct, ICell
         where TInput : struct, IDim
     {
@@ -98,14 +95,13 @@ internal static class StreamingStep<TSpec> where TSpec : struct, IRecurrentModel
         ReadOnlySpan<float> weights = packed;
         ref float s = ref MemoryMarshal.GetReference(scratch[..ScratchLength]);
         Span<float> h = scratch.Slice(HAt, state), c = lstm ? scratch.Slice(CAt, hidden) : default;
+        Span<float> sourceRow = scratch.Slice(SourceAt, inputSize);
+        Span<float> hOut = hState.Slice(layer * state, state), cOut = lstm ? cState.Slice(layer * hidden, hidden) : default;
 
-        // Flushed copies, as the forward reads its input rows and initial state (the source first: above the first
-        // layer it is the h this layer's state overwrites).
-        Subnormals.FlushCopy(source[..inputSize], scratch.Slice(SourceAt, inputSize));
-        if (h0.IsEmpty) h.Clear();
-        else Subnormals.FlushCopy(h0.Slice(layer * state, state), h);
-        if (lstm && c0.IsEmpty) c.Clear();
-        else if (lstm) Subnormals.FlushCopy(c0.Slice(layer * hidden, hidden), c);
+        // Flushed copies, as the forward reads its input rows and initial state.
+        Subnormals.FlushCopy(source[..inputSize], sourceRow);
+        Subnormals.FlushCopy(hOut, h);
+        if (lstm) Subnormals.FlushCopy(cOut, c);
 
         ReadOnlySpan<float> biasIh = o.BiasIh >= 0 ? weights.Slice(o.BiasIh, GateStride) : default;
         ReadOnlySpan<float> biasHh = o.BiasHh >= 0 ? weights.Slice(o.BiasHh, GateStride) : default;
@@ -122,8 +118,8 @@ internal static class StreamingStep<TSpec> where TSpec : struct, IRecurrentModel
         }
         Cell<TCell>(ref s);
         if (TSpec.ProjSize > 0) Projection(weights.Slice(o.WeightHr, ProjectionStride * hidden), ref s);
-        if (!hN.IsEmpty) h.CopyTo(hN.Slice(layer * state, state));
-        if (lstm && !cN.IsEmpty) c.CopyTo(cN.Slice(layer * hidden, hidden));
+        h.CopyTo(hOut);
+        if (lstm) c.CopyTo(cOut);
     }
 
     /// <summary><c>y = W x + b</c> into gates, of a layer's input (<typeparamref name="TCols"/> I or D·Hout) or its h (Hout).</summary>

@@ -168,9 +168,26 @@ public static class RecurrentKernel<TSpec> where TSpec : struct, IRecurrentModel
         CheckLength(nameof(output), output.Length, Sizes<TSpec>.OutputFeatures);
         CheckStates(nameof(hN), hN, nameof(cN), cN, 1);
         // The arena holds what earlier calls left, and the kernel's padding units must be zero.
-        Span<float> scratch = arena[..StreamingStep<TSpec>.ScratchLength];
+        int scratchLength = StreamingStep<TSpec>.ScratchLength, hLength = Sizes<TSpec>.LayerDirections * Sizes<TSpec>.State;
+        Span<float> scratch = arena[..scratchLength];
         StreamingStep<TSpec>.ClearPadding(scratch);
-        StreamingStep<TSpec>.Step(packed, input, h0, c0, hN, cN, scratch, output);
+        // The kernel steps a state in place: the caller's final state (the initial one copied in, unless it is that
+        // very span), or, when the caller wants none, a copy after the scratch.
+        Span<float> h = hN.IsEmpty ? arena.Slice(scratchLength, hLength) : hN;
+        StartFrom(h0, h);
+        Span<float> c = default;
+        if (TSpec.Cell == CellKind.Lstm)
+        {
+            c = cN.IsEmpty ? arena.Slice(scratchLength + hLength, Sizes<TSpec>.LayerDirections * TSpec.HiddenSize) : cN;
+            StartFrom(c0, c);
+        }
+        StreamingStep<TSpec>.Step(packed, input, h, c, scratch, output);
+
+        static void StartFrom(ReadOnlySpan<float> initial, Span<float> state)
+        {
+            if (initial.IsEmpty) state.Clear();
+            else if (!initial.Overlaps(state)) initial.CopyTo(state);
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -516,8 +533,9 @@ public static class RecurrentKernel<TSpec> where TSpec : struct, IRecurrentModel
             {
                 Sequence0 = Take(ref next, sequences >= 1 ? sequence : 0);
                 Sequence1 = Take(ref next, sequences >= 2 ? sequence : 0);
-                // A streaming step's scratch, from the arena's start.
-                if (IsStreamingStep(batch, steps)) next = Math.Max(next, StreamingStep<TSpec>.ScratchLength);
+                // A streaming step's scratch from the arena's start, then room for its state (StreamingForward).
+                long stepState = layerDirections * (Sizes<TSpec>.State + (TSpec.Cell == CellKind.Lstm ? TSpec.HiddenSize : 0));
+                if (IsStreamingStep(batch, steps)) next = Math.Max(next, StreamingStep<TSpec>.ScratchLength + stepState);
             }
             Length = next;
         }
