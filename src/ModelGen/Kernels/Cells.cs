@@ -204,8 +204,14 @@ internal readonly struct GruCell : ICell
     public static void Step<TCache>(ref float xg, ref float hg, ref float h, ref float c, int blocks, bool relu,
         ref float gateCache, ref float cellCache) where TCache : struct, ICacheMode
     {
-        int v = Vector<float>.Count, padded = blocks * v;
-        for (int u = 0; u < blocks; u++)
+        int v = Vector<float>.Count, padded = blocks * v, u = 0;
+        // From 3 blocks on, as LstmCell's pair from 2: two blocks' three 512-bit activations where 8-float vectors take
+        // six (GRU 32 and 64 steps 2-3% faster; at 2 blocks, GRU 16, the six narrow ones in two chains were 5% faster).
+        if (Vector512.IsHardwareAccelerated && Vector512Lanes.IsWider && 2 * v == Vector512<float>.Count && blocks >= 3)
+        {
+            for (; u + 2 <= blocks; u += 2) StepTwoBlocks<TCache>(ref xg, ref hg, ref h, u, padded, ref gateCache, ref cellCache);
+        }
+        for (; u < blocks; u++)
         {
             int gates = u * 3 * v, units = u * v;
             Vector<float> r = Activations.Sigmoid(Mem.Load(ref xg, gates) + Mem.Load(ref hg, gates));
@@ -220,6 +226,39 @@ internal readonly struct GruCell : ICell
                 n.StoreUnsafe(ref gateCache, (nuint)(2 * padded + units));
                 hn.StoreUnsafe(ref cellCache, (nuint)units);
             }
+        }
+    }
+
+    /// <summary>
+    /// <see cref="Step"/> for blocks u and u + 1 with 8-float <see cref="Vector{T}"/>, the activations in 512-bit
+    /// registers: a block's <c>[r z]</c> is one of them, all sigmoid, and the two blocks' n share one tanh. Every lane
+    /// runs the operations of the 8-float path: the same bits.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StepTwoBlocks<TCache>(ref float xg, ref float hg, ref float h, int u, int padded,
+        ref float gateCache, ref float cellCache) where TCache : struct, ICacheMode
+    {
+        const int v = 8;
+        int gates = u * 3 * v, units = u * v;
+        Vector512<float> rz0 = Activations.Sigmoid<Vector512<float>, Vector512Lanes>(
+            Vector512.LoadUnsafe(ref xg, (nuint)gates) + Vector512.LoadUnsafe(ref hg, (nuint)gates));
+        Vector512<float> rz1 = Activations.Sigmoid<Vector512<float>, Vector512Lanes>(
+            Vector512.LoadUnsafe(ref xg, (nuint)(gates + 3 * v)) + Vector512.LoadUnsafe(ref hg, (nuint)(gates + 3 * v)));
+        Vector<float> r0 = rz0.GetLower().AsVector(), z0 = rz0.GetUpper().AsVector();
+        Vector<float> r1 = rz1.GetLower().AsVector(), z1 = rz1.GetUpper().AsVector();
+        Vector<float> hn0 = Mem.Load(ref hg, gates + 2 * v), hn1 = Mem.Load(ref hg, gates + 5 * v);
+        Vector512<float> n = Activations.Tanh<Vector512<float>, Vector512Lanes>(Vector512.Create(
+            MultiplyAdd.Of(r0, hn0, Mem.Load(ref xg, gates + 2 * v)).AsVector256(),
+            MultiplyAdd.Of(r1, hn1, Mem.Load(ref xg, gates + 5 * v)).AsVector256()));
+        Vector<float> n0 = n.GetLower().AsVector(), n1 = n.GetUpper().AsVector();
+        Subnormals.Flush(MultiplyAdd.Of(z0, Mem.Load(ref h, units) - n0, n0)).StoreUnsafe(ref h, (nuint)units);
+        Subnormals.Flush(MultiplyAdd.Of(z1, Mem.Load(ref h, units + v) - n1, n1)).StoreUnsafe(ref h, (nuint)(units + v));
+        if (TCache.Enabled)
+        {
+            r0.StoreUnsafe(ref gateCache, (nuint)units); r1.StoreUnsafe(ref gateCache, (nuint)(units + v));
+            z0.StoreUnsafe(ref gateCache, (nuint)(padded + units)); z1.StoreUnsafe(ref gateCache, (nuint)(padded + units + v));
+            n0.StoreUnsafe(ref gateCache, (nuint)(2 * padded + units)); n1.StoreUnsafe(ref gateCache, (nuint)(2 * padded + units + v));
+            hn0.StoreUnsafe(ref cellCache, (nuint)units); hn1.StoreUnsafe(ref cellCache, (nuint)(units + v));
         }
     }
 
