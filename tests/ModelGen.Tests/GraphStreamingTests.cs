@@ -133,6 +133,27 @@ public class GraphStreamingTests
         }
     }
 
+    [Fact]
+    public void A_forward_whose_output_overlaps_its_initial_state_is_rejected_before_it_writes()
+    {
+        // The last module writes the output while the recurrent modules' final state goes straight to its span: the
+        // output may not overlap the initial state it would overwrite.
+        var model = new StreamingFeatureGraph();
+        model.InitializeParameters(16);
+        float[] input = TestHelpers.RandomValues(StreamingFeatureGraph.InputSize, seed: 10);
+        float[] both = TestHelpers.RandomValues(StreamingFeatureGraph.RecurrentStateSize + StreamingFeatureGraph.OutputSize, seed: 11);
+        float[] before = [.. both];
+        var finalState = new float[StreamingFeatureGraph.RecurrentStateSize];
+
+        var exception = Assert.Throws<ArgumentException>(() => model.Forward(input, 1, both.AsSpan(0, StreamingFeatureGraph.OutputSize),
+            initialState: both.AsSpan(1, StreamingFeatureGraph.RecurrentStateSize), finalState: finalState));
+
+        Assert.Equal("output", exception.ParamName);
+        Assert.Contains("output overlaps initialState", exception.Message, StringComparison.Ordinal);
+        TestHelpers.AssertBitEqual(before, both, "output and initial state after the rejected call");
+        Assert.All(finalState, value => Assert.Equal(0f, value));
+    }
+
     /// <summary>Runs a forward of 3 sequences of 9 steps of large values, which writes far more of the arena than a step uses.</summary>
     private static void FillArena(StreamingFeatureGraph model)
     {

@@ -729,7 +729,8 @@ internal static class GraphEmitter
         w.Line($"{Rt}GraphChecks.State(initialState, nameof(initialState), batchSize, RecurrentStateSize);")
          .Line($"{Rt}GraphChecks.State(finalState, nameof(finalState), batchSize, RecurrentStateSize);")
          .Line($"{Rt}GraphChecks.NoOverlap(finalState, nameof(finalState), initialState, nameof(initialState), sameIsSafe: true);")
-         .Line($"{Rt}GraphChecks.NoOverlap(finalState, nameof(finalState), output, nameof(output));");
+         .Line($"{Rt}GraphChecks.NoOverlap(finalState, nameof(finalState), output, nameof(output));")
+         .Line($"{Rt}GraphChecks.NoOverlap(output, nameof(output), initialState, nameof(initialState));");
         if (!g.Tokens) w.Line($"{Rt}GraphChecks.NoOverlap(finalState, nameof(finalState), input, nameof(input));");
         if (attends) WriteMemoryChecks(w, g, "batchSize", "steps");
         w.Line($"var plan = new ArenaPlan(batchSize, steps, training: true{(attends ? ", memorySteps" : "")});")

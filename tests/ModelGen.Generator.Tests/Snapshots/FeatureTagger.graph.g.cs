@@ -384,6 +384,7 @@ namespace Demo.Sensors
             global::ModelGen.GraphChecks.State(finalState, nameof(finalState), batchSize, RecurrentStateSize);
             global::ModelGen.GraphChecks.NoOverlap(finalState, nameof(finalState), initialState, nameof(initialState), sameIsSafe: true);
             global::ModelGen.GraphChecks.NoOverlap(finalState, nameof(finalState), output, nameof(output));
+            global::ModelGen.GraphChecks.NoOverlap(output, nameof(output), initialState, nameof(initialState));
             global::ModelGen.GraphChecks.NoOverlap(finalState, nameof(finalState), input, nameof(input));
             var plan = new ArenaPlan(batchSize, steps, training: true);
             if (plan.Length > global::System.Array.MaxLength)

@@ -397,6 +397,7 @@ namespace Demo.Spelling
             global::ModelGen.GraphChecks.State(finalState, nameof(finalState), batchSize, RecurrentStateSize);
             global::ModelGen.GraphChecks.NoOverlap(finalState, nameof(finalState), initialState, nameof(initialState), sameIsSafe: true);
             global::ModelGen.GraphChecks.NoOverlap(finalState, nameof(finalState), output, nameof(output));
+            global::ModelGen.GraphChecks.NoOverlap(output, nameof(output), initialState, nameof(initialState));
             int memorySteps = global::ModelGen.GraphChecks.Steps(memory.Length, batchSize, 32, nameof(memory), "[B, Ts, 32]");
             global::ModelGen.Kernels.SequenceLengths.Check(memoryLengths, batchSize, memorySteps, nameof(memoryLengths));
             if (!attention.IsEmpty) global::ModelGen.GraphChecks.Length(attention.Length, nameof(attention), "[B, T, Ts]", batchSize, steps, memorySteps);

@@ -359,6 +359,7 @@ namespace Demo.Text
             global::ModelGen.GraphChecks.State(finalState, nameof(finalState), batchSize, RecurrentStateSize);
             global::ModelGen.GraphChecks.NoOverlap(finalState, nameof(finalState), initialState, nameof(initialState), sameIsSafe: true);
             global::ModelGen.GraphChecks.NoOverlap(finalState, nameof(finalState), output, nameof(output));
+            global::ModelGen.GraphChecks.NoOverlap(output, nameof(output), initialState, nameof(initialState));
             var plan = new ArenaPlan(batchSize, steps, training: true);
             if (plan.Length > global::System.Array.MaxLength)
             {
