@@ -69,6 +69,9 @@ internal static class StreamingStep<TSpec> where TSpec : struct, IRecurrentModel
         if (!output.IsEmpty) h.Slice((TSpec.NumLayers - 1) * Sizes<TSpec>.State, Sizes<TSpec>.State).CopyTo(output);
     }
 
+    /// <summary>The top layer's new h as <paramref name="scratch"/> holds it after a <see cref="Step"/>.</summary>
+    public static ReadOnlySpan<float> TopLayerH(ReadOnlySpan<float> scratch) => scratch.Slice(HAt, Sizes<TSpec>.State);
+
     private static void Stack<TCell>(ReadOnlySpan<float> packed, ReadOnlySpan<float> input, Span<float> h, Span<float> c, Span<float> scratch)
         where TCell : struct, ICell
     {
