@@ -29,18 +29,24 @@ public class GraphStepSmall
         _ring = Weights.Uniform(Steps * InputSize, 8);
     }
 
-    private float[] Reference => new Reference(_model).Trace(_ring, InputSize, CheckSteps, head: true);
+    private delegate void StepInto(ReadOnlySpan<float> input, Span<float> output);
+
+    /// <summary>Checks the first 64 steps over the ring against the float64 reference, from a zero state and back to one.</summary>
+    private void Check(string what, Action reset, StepInto step)
+    {
+        var trace = new float[CheckSteps * OutputSize];
+        reset();
+        for (int t = 0; t < CheckSteps; t++) step(_ring.AsSpan(t % Steps * InputSize, InputSize), trace.AsSpan(t * OutputSize, OutputSize));
+        reset();
+        Agreement.Require("bench_small", what + " vs float64 reference", trace, new Reference(_model).Trace(_ring, InputSize, CheckSteps, head: true));
+    }
 
     /// <summary>The one-line model, checked against the float64 reference.</summary>
     [GlobalSetup(Target = nameof(ModelGen_StepPredict))]
     public void SetupModel()
     {
         Create();
-        var trace = new float[CheckSteps * OutputSize];
-        _model.ResetState();
-        for (int t = 0; t < CheckSteps; t++) _model.StepPredict(_ring.AsSpan(t % Steps * InputSize, InputSize), trace.AsSpan(t * OutputSize, OutputSize));
-        _model.ResetState();
-        Agreement.Require("bench_small", "ModelGen StepPredict vs float64 reference", trace, Reference);
+        Check("ModelGen StepPredict", () => _model.ResetState(), _model.StepPredict);
     }
 
     /// <summary>The graph, checked against the float64 reference.</summary>
@@ -48,11 +54,7 @@ public class GraphStepSmall
     public void SetupGraph()
     {
         Create();
-        var trace = new float[CheckSteps * OutputSize];
-        _graph.ResetState();
-        for (int t = 0; t < CheckSteps; t++) _graph.Step(_ring.AsSpan(t % Steps * InputSize, InputSize), trace.AsSpan(t * OutputSize, OutputSize));
-        _graph.ResetState();
-        Agreement.Require("bench_small", "graph Step vs float64 reference", trace, Reference);
+        Check("graph Step", () => _graph.ResetState(), _graph.Step);
     }
 
     /// <summary>The one-line model: <c>model.StepPredict(x, y)</c>.</summary>
@@ -157,13 +159,7 @@ public class GraphTrainSmall
     public void SetupModel()
     {
         Create();
-        _model.TrainPredictLast(_input, Batch, _prediction);
-        var reference = new Reference(_model);
-        foreach (int b in new[] { 0, Batch - 1 })
-        {
-            Agreement.Require("bench_small B=16 T=32", $"ModelGen TrainPredictLast row {b} vs float64 reference",
-                _prediction.AsSpan(b * BenchSmallModel.OutputSize, BenchSmallModel.OutputSize), reference.PredictLast(_input, Batch, b));
-        }
+        OneLineTraining.CheckPredictions("bench_small B=16 T=32", _model, _input, Batch, _prediction);
     }
 
     /// <summary>The graph, its loss and every gradient checked against the one-line model's from the same weights.</summary>
@@ -190,15 +186,7 @@ public class GraphTrainSmall
 
     /// <summary>The one-line model: ZeroGradients + TrainPredictLast + MeanSquaredError + Backward + Adam.Step.</summary>
     [Benchmark, BenchmarkCategory("modelgen"), ModelGenReference]
-    public float ModelGen_TrainStep()
-    {
-        _model.ZeroGradients();
-        _model.TrainPredictLast(_input, Batch, _prediction);
-        float loss = Losses.MeanSquaredError(_prediction, _target, _gradient);
-        _model.Backward(_gradient, default, default, default);
-        _adam.Step(_model);
-        return loss;
-    }
+    public float ModelGen_TrainStep() => OneLineTraining.Step(_model, _adam, _input, Batch, _target, _prediction, _gradient);
 
     /// <summary>The graph: ZeroGradients + TrainForward + MeanSquaredError + Backward + Adam.Step.</summary>
     [Benchmark, BenchmarkCategory("modelgen")]

@@ -43,14 +43,7 @@ public abstract class TrainBenchmark<TModel> : IDisposable where TModel : class,
     public void SetupModelGen()
     {
         Create();
-        _model.TrainPredictLast(_input, Batch, _prediction);
-        var reference = new Reference(_model);
-        int outputs = _model.OutputSize;
-        foreach (int b in new[] { 0, Batch - 1 })
-        {
-            Agreement.Require(Name, $"ModelGen TrainPredictLast row {b} vs float64 reference",
-                _prediction.AsSpan(b * outputs, outputs), reference.PredictLast(_input, Batch, b));
-        }
+        OneLineTraining.CheckPredictions(Name, _model, _input, Batch, _prediction);
     }
 
     /// <summary>TorchSharp, its loss and gradients checked against ModelGen's from the same weights.</summary>
@@ -73,15 +66,7 @@ public abstract class TrainBenchmark<TModel> : IDisposable where TModel : class,
 
     /// <summary>ModelGen: ZeroGradients + TrainPredictLast + MeanSquaredError + Backward + Adam.Step.</summary>
     [Benchmark, BenchmarkCategory("modelgen"), ModelGenReference]
-    public float ModelGen_TrainStep()
-    {
-        _model.ZeroGradients();
-        _model.TrainPredictLast(_input, Batch, _prediction);
-        float loss = Losses.MeanSquaredError(_prediction, _target, _gradient);
-        _model.Backward(_gradient, default, default, default);
-        _adam.Step(_model);
-        return loss;
-    }
+    public float ModelGen_TrainStep() => OneLineTraining.Step(_model, _adam, _input, Batch, _target, _prediction, _gradient);
 
     /// <summary>TorchSharp: zero_grad + forward + mse_loss + backward + Adam.step.</summary>
     [Benchmark, BenchmarkCategory("torch")]
@@ -93,6 +78,34 @@ public abstract class TrainBenchmark<TModel> : IDisposable where TModel : class,
     {
         _torch?.Dispose();
         GC.SuppressFinalize(this);
+    }
+}
+
+/// <summary>A one-line model's training step and the check of its predictions: the train and graph benchmarks time the same.</summary>
+internal static class OneLineTraining
+{
+    /// <summary>ZeroGradients + TrainPredictLast + MeanSquaredError + Backward + Adam.Step; returns the loss.</summary>
+    public static float Step(IHeadModel model, Adam adam, float[] input, int batch, float[] target, float[] prediction, float[] gradient)
+    {
+        model.ZeroGradients();
+        model.TrainPredictLast(input, batch, prediction);
+        float loss = Losses.MeanSquaredError(prediction, target, gradient);
+        model.Backward(gradient, default, default, default);
+        adam.Step(model);
+        return loss;
+    }
+
+    /// <summary>TrainPredictLast, its first and last sequence's predictions checked against the float64 reference.</summary>
+    public static void CheckPredictions(string benchmark, IHeadModel model, float[] input, int batch, float[] prediction)
+    {
+        model.TrainPredictLast(input, batch, prediction);
+        var reference = new Reference(model);
+        int outputs = model.OutputSize;
+        foreach (int b in new[] { 0, batch - 1 })
+        {
+            Agreement.Require(benchmark, $"ModelGen TrainPredictLast row {b} vs float64 reference",
+                prediction.AsSpan(b * outputs, outputs), reference.PredictLast(input, batch, b));
+        }
     }
 }
 
