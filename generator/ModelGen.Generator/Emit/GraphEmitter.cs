@@ -517,7 +517,8 @@ internal static class GraphEmitter
          .Line("private bool _trainedWithLengths;")
          .Line("private bool _trainedWithState;");
         if (g.Attention is not null) w.Line("private bool _trainedWithMemoryLengths;");
-        if (g.Streams) w.Line("private int _streamBatch = 1;");
+        // The stream's batch size; without attention its whole arena plan (a step's shape is then fixed until ResetState).
+        if (g.Streams) w.Line(g.Attention is null ? "private ArenaPlan _streamPlan = new(1, 1, training: false);" : "private int _streamBatch = 1;");
         string type = g.Spec.TypeName;
         if (!g.Spec.SharesBuffers)
         {
@@ -745,12 +746,12 @@ internal static class GraphEmitter
         if (!g.Streams) return;
         string stepInput = g.Tokens ? "[B]" : $"[B, {Lit(g.InputFeatures)}]";
         w.Line("/// <summary>B of the streaming state.</summary>")
-         .Line("public int StreamBatchSize => _streamBatch;")
+         .Line($"public int StreamBatchSize => {StreamBatch(g)};")
          .Line()
          .Line("/// <summary>Zeros every recurrent module's streaming state and sets its batch size.</summary>")
          .Open("public void ResetState(int batchSize = 1)")
          .Line("if (batchSize < 1) throw new global::System.ArgumentOutOfRangeException(nameof(batchSize), batchSize, \"batchSize must be at least 1.\");")
-         .Line("_streamBatch = batchSize;")
+         .Line(attends ? "_streamBatch = batchSize;" : "_streamPlan = new ArenaPlan(batchSize, 1, training: false);")
          .Line("_buffers.StreamingState(RecurrentStateSize * batchSize, reset: true);")
          .Close().Line()
          .Line("/// <summary>")
@@ -775,7 +776,7 @@ internal static class GraphEmitter
              .Line($"    {Sp}<float> attention = default)");
         }
         w.Line("{")
-         .Line("    int batch = _streamBatch;")
+         .Line($"    int batch = {StreamBatch(g)};")
          .Line($"    {Rt}GraphChecks.Length({input}.Length, nameof({input}), \"{stepInput}\", batch{(g.Tokens ? "" : ", InputSize")});")
          .Line($"    {Rt}GraphChecks.Length(output.Length, nameof(output), \"[B, {Lit(g.OutputFeatures)}]\", batch, OutputSize);");
         if (g.Tokens) w.Line($"    {K}EmbeddingKernel<{SpecName(g.Modules[0])}>.CheckTokens(tokens, nameof(tokens));");
@@ -786,9 +787,10 @@ internal static class GraphEmitter
             WriteMemoryChecks(checks, g, "batch", "1");
             foreach (string line in checks.ToString().Split('\n').Where(l => l.Trim().Length > 0)) w.Line("    " + line.TrimEnd('\r'));
         }
-        w.Line("    EnsurePacked();")
-         .Line($"    var plan = new ArenaPlan(batch, 1, training: false{(attends ? ", memorySteps" : "")});")
-         .Line($"    {Sp}<float> state = _buffers.StreamingState(RecurrentStateSize * batch, reset: false);")
+        w.Line("    EnsurePacked();");
+        if (attends) w.Line("    var plan = new ArenaPlan(batch, 1, training: false, memorySteps);");
+        else w.Line("    ref readonly ArenaPlan plan = ref _streamPlan;");
+        w.Line($"    {Sp}<float> state = _buffers.StreamingState(RecurrentStateSize * batch, reset: false);")
          .Line($"    {Rt}GraphChecks.NoOverlap(output, nameof(output), state, nameof(StreamingState));");
         if (!g.Tokens) w.Line($"    {Rt}GraphChecks.NoOverlap(state, nameof(StreamingState), input, nameof(input));");
         w.Line($"    Run<global::ModelGen.Kernels.NoCache>(plan, _buffers.InferenceArena(plan.Length), {input}, default, output, state, state{(attends ? ", memory, memoryLengths, attention" : "")});")
@@ -823,7 +825,7 @@ internal static class GraphEmitter
          .Line("/// </summary>")
          .Line("/// <param name=\"sourceRows\">For each row of the stream <c>[B]</c>, the row whose state it continues, from 0 to B − 1.</param>")
          .Open($"public void SelectStreamRows({Ros}<int> sourceRows)")
-         .Line("int batch = _streamBatch;")
+         .Line($"int batch = {StreamBatch(g)};")
          .Line($"{Rt}StateRows.CheckSelection(sourceRows, batch, batch, nameof(sourceRows));")
          .Line($"{Sp}<float> state = _buffers.CurrentStreamingState, scratch = _buffers.InferenceArena({Lit(widest)}L * batch);");
         foreach (RecurrentModule r in g.Recurrent)
@@ -998,6 +1000,9 @@ internal static class GraphEmitter
          .Line("}")
          .Line();
     }
+
+    /// <summary>The stream's batch size, as an expression: the field that owns it.</summary>
+    private static string StreamBatch(Graph g) => g.Attention is null ? "_streamPlan.Batch" : "_streamBatch";
 
     /// <summary>Floats of module r's h_n (or c_n) for B sequences, as an expression.</summary>
     private static string StateSlice(RecurrentModule r, bool cell) =>

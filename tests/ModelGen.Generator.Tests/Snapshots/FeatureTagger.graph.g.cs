@@ -192,7 +192,7 @@ namespace Demo.Sensors
         private ArenaPlan? _trained;
         private bool _trainedWithLengths;
         private bool _trainedWithState;
-        private int _streamBatch = 1;
+        private ArenaPlan _streamPlan = new(1, 1, training: false);
 
         /// <summary>A model whose parameters are all zero: load them (<c>LoadSafetensors</c>) or call <c>InitializeParameters</c>.</summary>
         public FeatureTagger() => _buffers = new(ParameterTable, Layout.PackedLength);
@@ -396,13 +396,13 @@ namespace Demo.Sensors
         }
 
         /// <summary>B of the streaming state.</summary>
-        public int StreamBatchSize => _streamBatch;
+        public int StreamBatchSize => _streamPlan.Batch;
 
         /// <summary>Zeros every recurrent module's streaming state and sets its batch size.</summary>
         public void ResetState(int batchSize = 1)
         {
             if (batchSize < 1) throw new global::System.ArgumentOutOfRangeException(nameof(batchSize), batchSize, "batchSize must be at least 1.");
-            _streamBatch = batchSize;
+            _streamPlan = new ArenaPlan(batchSize, 1, training: false);
             _buffers.StreamingState(RecurrentStateSize * batchSize, reset: true);
         }
 
@@ -416,12 +416,12 @@ namespace Demo.Sensors
             [global::ModelGen.TensorShape("[B, 8]")] global::System.ReadOnlySpan<float> input,
             [global::ModelGen.TensorShape("[B, 3]")] global::System.Span<float> output)
         {
-            int batch = _streamBatch;
+            int batch = _streamPlan.Batch;
             global::ModelGen.GraphChecks.Length(input.Length, nameof(input), "[B, 8]", batch, InputSize);
             global::ModelGen.GraphChecks.Length(output.Length, nameof(output), "[B, 3]", batch, OutputSize);
             global::ModelGen.GraphChecks.NoOverlap(output, nameof(output), input, nameof(input));
             EnsurePacked();
-            var plan = new ArenaPlan(batch, 1, training: false);
+            ref readonly ArenaPlan plan = ref _streamPlan;
             global::System.Span<float> state = _buffers.StreamingState(RecurrentStateSize * batch, reset: false);
             global::ModelGen.GraphChecks.NoOverlap(output, nameof(output), state, nameof(StreamingState));
             global::ModelGen.GraphChecks.NoOverlap(state, nameof(StreamingState), input, nameof(input));
@@ -435,7 +435,7 @@ namespace Demo.Sensors
         /// <param name="sourceRows">For each row of the stream <c>[B]</c>, the row whose state it continues, from 0 to B − 1.</param>
         public void SelectStreamRows(global::System.ReadOnlySpan<int> sourceRows)
         {
-            int batch = _streamBatch;
+            int batch = _streamPlan.Batch;
             global::ModelGen.StateRows.CheckSelection(sourceRows, batch, batch, nameof(sourceRows));
             global::System.Span<float> state = _buffers.CurrentStreamingState, scratch = _buffers.InferenceArena(24L * batch);
             global::ModelGen.StateRows.Select(state.Slice(0, 16 * batch), blocks: 1, batch, width: 16, sourceRows, scratch);
