@@ -169,17 +169,18 @@ public static class RecurrentKernel<TSpec> where TSpec : struct, IRecurrentModel
         CheckLength(nameof(output), output.Length, Sizes<TSpec>.OutputFeatures);
         CheckStates(nameof(hN), hN, nameof(cN), cN, 1);
         // The arena holds what earlier calls left, and the kernel's padding units must be zero.
-        int scratchLength = StreamingStep<TSpec>.ScratchLength, hLength = Sizes<TSpec>.LayerDirections * Sizes<TSpec>.State;
-        Span<float> scratch = arena[..scratchLength];
+        ref readonly Layout a = ref Layout.StreamingStepLayout;
+        Span<float> scratch = arena[..StreamingStep<TSpec>.ScratchLength];
         StreamingStep<TSpec>.ClearPadding(scratch);
         // The kernel steps a state in place: the caller's final state (the initial one copied in, unless it is that
-        // very span), or, when the caller wants none, a copy after the scratch.
-        Span<float> h = hN.IsEmpty ? arena.Slice(scratchLength, hLength) : hN;
+        // very span), or, when the caller wants none, the layout's copy after the scratch.
+        int layers = Sizes<TSpec>.LayerDirections;
+        Span<float> h = hN.IsEmpty ? arena.Slice(a.StepH, layers * Sizes<TSpec>.State) : hN;
         StartFrom(h0, h);
         Span<float> c = default;
         if (TSpec.Cell == CellKind.Lstm)
         {
-            c = cN.IsEmpty ? arena.Slice(scratchLength + hLength, Sizes<TSpec>.LayerDirections * TSpec.HiddenSize) : cN;
+            c = cN.IsEmpty ? arena.Slice(a.StepC, layers * TSpec.HiddenSize) : cN;
             StartFrom(c0, c);
         }
         // The output from the scratch, not from the state the step has just stored: a graph's next module reads it at
@@ -492,6 +493,7 @@ public static class RecurrentKernel<TSpec> where TSpec : struct, IRecurrentModel
         public readonly int InputGates, HiddenGates, H, C, HFull, SourceRows;
         public readonly int Sequence0, Sequence1;            // inference: layer outputs; training: their gradients
         public readonly int DH, DC, DZInput, DZHidden, WeightIhRows, WeightHhRows, GradientColumns, DSourceRows, Scratch;
+        public readonly int StepH, StepC;                    // a streaming step's own copy of its state, after its scratch
 
         private Layout(int batch, int steps, bool training)
         {
@@ -540,8 +542,12 @@ public static class RecurrentKernel<TSpec> where TSpec : struct, IRecurrentModel
                 Sequence0 = Take(ref next, sequences >= 1 ? sequence : 0);
                 Sequence1 = Take(ref next, sequences >= 2 ? sequence : 0);
                 // A streaming step's scratch from the arena's start, then room for its state (StreamingForward).
-                long stepState = layerDirections * (Sizes<TSpec>.State + (TSpec.Cell == CellKind.Lstm ? TSpec.HiddenSize : 0));
-                if (IsStreamingStep(batch, steps)) next = Math.Max(next, StreamingStep<TSpec>.ScratchLength + stepState);
+                if (IsStreamingStep(batch, steps))
+                {
+                    StepH = StreamingStep<TSpec>.ScratchLength;
+                    StepC = StepH + (int)(layerDirections * Sizes<TSpec>.State);
+                    next = Math.Max(next, StepC + (TSpec.Cell == CellKind.Lstm ? layerDirections * TSpec.HiddenSize : 0));
+                }
             }
             Length = next;
         }
