@@ -28,6 +28,9 @@ internal interface ILanes<TVector> where TVector : struct
 
     static abstract TVector Broadcast(float value);
 
+    /// <summary>Lane <paramref name="lane"/> of <paramref name="value"/>.</summary>
+    static abstract float Element(TVector value, int lane);
+
     /// <summary><c>a·b + c</c>, fused exactly where <see cref="MultiplyAdd.IsFused"/>.</summary>
     static abstract TVector MultiplyAdd(TVector a, TVector b, TVector c);
 
@@ -74,6 +77,9 @@ internal readonly struct VectorLanes : ILanes<Vector<float>>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector<float> Broadcast(float value) => new(value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Element(Vector<float> value, int lane) => value[lane];
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector<float> MultiplyAdd(Vector<float> a, Vector<float> b, Vector<float> c) => Kernels.MultiplyAdd.Of(a, b, c);
@@ -134,6 +140,9 @@ internal readonly struct Vector512Lanes : ILanes<Vector512<float>>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Broadcast(float value) => Vector512.Create(value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Element(Vector512<float> value, int lane) => value.GetElement(lane);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> MultiplyAdd(Vector512<float> a, Vector512<float> b, Vector512<float> c) =>

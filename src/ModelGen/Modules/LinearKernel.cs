@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace ModelGen.Kernels;
 
@@ -15,10 +16,12 @@ namespace ModelGen.Kernels;
 /// the weights of its (one or two) blocks side by side:</para>
 /// <code>packed[p·2·V·In + (k·width + j)·V + lane] = W[(2p + j)·V + lane, k]   (width = 2, or 1 for a last odd block)</code>
 /// <para>followed by b padded to whole blocks. Units past Out pad with zeros. The forward keeps a tile of
-/// 4 rows × 2 blocks (8 vector accumulators) in registers while it streams one pair's weights once per 4 rows:
-/// broadcast x[r, k], multiply-add, no horizontal sums. Each output is <c>b[o]</c> followed by one multiply-add per
-/// k in increasing k (<see cref="MultiplyAdd"/>: fused where the CPU has FMA), so it is the same float, bit for bit,
-/// for every vector width, row grouping and lane.</para>
+/// accumulators in registers while it streams the weights: broadcast x[r, k], multiply-add, no horizontal sums. A
+/// tile is 4 rows × 2 output vectors (4 × 4 with 32 registers) or, for a row alone, 8 output vectors, so that at least
+/// 8 chains of multiply-adds are in flight; where the core has 512-bit vectors beside 8-float ones, a whole pair's
+/// 16 floats of one input are one vector. Each output is <c>b[o]</c> followed by one multiply-add per k in
+/// increasing k (<see cref="MultiplyAdd"/>: fused where the CPU has FMA), so it is the same float, bit for bit, for
+/// every vector width, row grouping and lane.</para>
 /// <para>Weights are flushed of subnormals when packed, and each group of input rows is copied, flushed, into
 /// the scratch (see <see cref="Subnormals"/>), so the arithmetic never meets a subnormal operand.</para>
 /// </remarks>
@@ -27,9 +30,17 @@ public static class LinearKernel<TSpec> where TSpec : struct, ILinearSpec
 {
     private const int TileRows = 4;
 
-    private static int Blocks => (TSpec.OutFeatures + Vector<float>.Count - 1) / Vector<float>.Count;
+    private static int Blocks
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => (TSpec.OutFeatures + Vector<float>.Count - 1) / Vector<float>.Count;
+    }
 
-    private static int WeightLength => Blocks * Vector<float>.Count * TSpec.InFeatures;
+    private static int WeightLength
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Blocks * Vector<float>.Count * TSpec.InFeatures;
+    }
 
     /// <summary>Floats of the packed forward copy of weight and bias (see the type's remarks).</summary>
     public static int PackedLength => WeightLength + (TSpec.Bias ? Blocks * Vector<float>.Count : 0);
@@ -74,7 +85,7 @@ public static class LinearKernel<TSpec> where TSpec : struct, ILinearSpec
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward(ReadOnlySpan<float> packed, ReadOnlySpan<float> input, Span<float> output, int rows, Span<float> scratch)
     {
-        int inF = TSpec.InFeatures, outF = TSpec.OutFeatures, v = Vector<float>.Count, blocks = Blocks;
+        int inF = TSpec.InFeatures, outF = TSpec.OutFeatures;
         SpanChecks.NonNegative(rows, nameof(rows));
         SpanChecks.Exact(packed.Length, PackedLength, nameof(packed));
         SpanChecks.AtLeast(input.Length, (long)rows * inF, nameof(input));
@@ -82,120 +93,244 @@ public static class LinearKernel<TSpec> where TSpec : struct, ILinearSpec
         SpanChecks.AtLeast(scratch.Length, ScratchLength, nameof(scratch));
         if (rows == 0 || outF == 0) return;
 
-        ref float w = ref MemoryMarshal.GetReference(packed);
-        ref float x = ref MemoryMarshal.GetReference(scratch);
         for (int row = 0; row < rows;)
         {
             int group = rows - row >= TileRows ? TileRows : 1;
             Subnormals.FlushCopy(input.Slice(row * inF, group * inF), scratch);
-            for (int block = 0; block < blocks; block += 2)
+            // A pair of blocks is 16 floats per input where Vector<T> has 8: one 512-bit vector where the core has them.
+            bool pairVectors = Vector512.IsHardwareAccelerated && Vector512Lanes.IsWider && 2 * Vector<float>.Count == Vector512<float>.Count;
+            if (group == TileRows)
             {
-                ref float wp = ref Unsafe.Add(ref w, block * v * inF);
-                Vector<float> b0 = TSpec.Bias ? Mem.Load(ref Unsafe.Add(ref w, WeightLength), block * v) : default;
-                if (blocks - block >= 2)
-                {
-                    Vector<float> b1 = TSpec.Bias ? Mem.Load(ref Unsafe.Add(ref w, WeightLength), (block + 1) * v) : default;
-                    if (group == TileRows) Rows4Blocks2(ref wp, ref x, b0, b1, output, row, block * v);
-                    else Rows1Blocks2(ref wp, ref x, b0, b1, output, row, block * v);
-                }
-                else
-                {
-                    if (group == TileRows) Rows4Blocks1(ref wp, ref x, b0, output, row, block * v);
-                    else Rows1Blocks1(ref wp, ref x, b0, output, row, block * v);
-                }
+                if (pairVectors) Rows4Blocks<Vector512<float>, Vector512Lanes>(packed, scratch, output, row);
+                else Rows4Blocks<Vector<float>, VectorLanes>(packed, scratch, output, row);
+            }
+            else
+            {
+                if (pairVectors) Row1Blocks<Vector512<float>, Vector512Lanes>(packed, scratch, output, row);
+                else Row1Blocks<Vector<float>, VectorLanes>(packed, scratch, output, row);
             }
             row += group;
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Rows4Blocks2(ref float w, ref float x, Vector<float> b0, Vector<float> b1, Span<float> output, int row, int column)
-    {
-        int inF = TSpec.InFeatures, v = Vector<float>.Count;
-        Vector<float> a00 = b0, a01 = b1, a10 = b0, a11 = b1, a20 = b0, a21 = b1, a30 = b0, a31 = b1;
-        ref float x1 = ref Unsafe.Add(ref x, inF);
-        ref float x2 = ref Unsafe.Add(ref x, 2 * inF);
-        ref float x3 = ref Unsafe.Add(ref x, 3 * inF);
-        for (int k = 0; k < inF; k++)
-        {
-            ref float wk = ref Unsafe.Add(ref w, k * 2 * v);
-            Vector<float> w0 = Mem.Load(ref wk, 0), w1 = Mem.Load(ref wk, v);
-            var s = new Vector<float>(Unsafe.Add(ref x, k));
-            a00 = MultiplyAdd.Of(w0, s, a00); a01 = MultiplyAdd.Of(w1, s, a01);
-            s = new Vector<float>(Unsafe.Add(ref x1, k));
-            a10 = MultiplyAdd.Of(w0, s, a10); a11 = MultiplyAdd.Of(w1, s, a11);
-            s = new Vector<float>(Unsafe.Add(ref x2, k));
-            a20 = MultiplyAdd.Of(w0, s, a20); a21 = MultiplyAdd.Of(w1, s, a21);
-            s = new Vector<float>(Unsafe.Add(ref x3, k));
-            a30 = MultiplyAdd.Of(w0, s, a30); a31 = MultiplyAdd.Of(w1, s, a31);
-        }
-        Store(a00, output, row, column); Store(a01, output, row, column + v);
-        Store(a10, output, row + 1, column); Store(a11, output, row + 1, column + v);
-        Store(a20, output, row + 2, column); Store(a21, output, row + 2, column + v);
-        Store(a30, output, row + 3, column); Store(a31, output, row + 3, column + v);
-    }
+    // The output in TVectors of one block (Vector<T>) or of a whole pair (Vector512 beside 8-float Vector<T>): the
+    // vectors over whole pairs read 2V floats per input, a last odd block V. Each pass keeps 8 independent chains of
+    // multiply-adds in flight (4 rows × 2 vectors, or × 4 with 32 registers: 16; 1 row × 8 vectors): a row alone in
+    // one or two chains waited on each multiply-add's latency, In of them one after another.
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Rows4Blocks1(ref float w, ref float x, Vector<float> b0, Span<float> output, int row, int column)
+    /// <summary>4 rows (flushed in <paramref name="x"/>) over every output block.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void Rows4Blocks<TVector, TLanes>(ReadOnlySpan<float> packed, ReadOnlySpan<float> x, Span<float> output, int row)
+        where TVector : struct
+        where TLanes : ILanes<TVector>
     {
-        int inF = TSpec.InFeatures, v = Vector<float>.Count;
-        Vector<float> a0 = b0, a1 = b0, a2 = b0, a3 = b0;
-        ref float x1 = ref Unsafe.Add(ref x, inF);
-        ref float x2 = ref Unsafe.Add(ref x, 2 * inF);
-        ref float x3 = ref Unsafe.Add(ref x, 3 * inF);
-        for (int k = 0; k < inF; k++)
+        int v = Vector<float>.Count, vectors = PairVectors<TVector, TLanes>(), q = 0;
+        ref float w = ref MemoryMarshal.GetReference(packed);
+        ref float xr = ref MemoryMarshal.GetReference(x);
+        if (TLanes.Registers >= 32)
         {
-            Vector<float> w0 = Mem.Load(ref w, k * v);
-            a0 = MultiplyAdd.Of(w0, new Vector<float>(Unsafe.Add(ref x, k)), a0);
-            a1 = MultiplyAdd.Of(w0, new Vector<float>(Unsafe.Add(ref x1, k)), a1);
-            a2 = MultiplyAdd.Of(w0, new Vector<float>(Unsafe.Add(ref x2, k)), a2);
-            a3 = MultiplyAdd.Of(w0, new Vector<float>(Unsafe.Add(ref x3, k)), a3);
-        }
-        Store(a0, output, row, column); Store(a1, output, row + 1, column);
-        Store(a2, output, row + 2, column); Store(a3, output, row + 3, column);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Rows1Blocks2(ref float w, ref float x, Vector<float> b0, Vector<float> b1, Span<float> output, int row, int column)
-    {
-        int inF = TSpec.InFeatures, v = Vector<float>.Count;
-        Vector<float> a0 = b0, a1 = b1;
-        for (int k = 0; k < inF; k++)
-        {
-            ref float wk = ref Unsafe.Add(ref w, k * 2 * v);
-            var s = new Vector<float>(Unsafe.Add(ref x, k));
-            a0 = MultiplyAdd.Of(Mem.Load(ref wk, 0), s, a0);
-            a1 = MultiplyAdd.Of(Mem.Load(ref wk, v), s, a1);
-        }
-        Store(a0, output, row, column); Store(a1, output, row, column + v);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Rows1Blocks1(ref float w, ref float x, Vector<float> b0, Span<float> output, int row, int column)
-    {
-        int inF = TSpec.InFeatures, v = Vector<float>.Count;
-        Vector<float> a0 = b0;
-        for (int k = 0; k < inF; k++)
-        {
-            a0 = MultiplyAdd.Of(Mem.Load(ref w, k * v), new Vector<float>(Unsafe.Add(ref x, k)), a0);
-        }
-        Store(a0, output, row, column);
-    }
-
-    /// <summary>The lanes of a block that are real outputs (all of them but in the last block) into output[row, column..].</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store(Vector<float> a, Span<float> output, int row, int column)
-    {
-        int outF = TSpec.OutFeatures, index = row * outF + column, valid = outF - column;
-        if (valid >= Vector<float>.Count)
-        {
-            a.CopyTo(output[index..]);
+            for (; q + 4 <= vectors; q += 4) Rows4<TVector, TLanes, Vectors4>(ref w, 2 * v, ref xr, output, row, q);
+            // The rest in one pass.
+            switch (vectors - q)
+            {
+                case 3: Rows4<TVector, TLanes, Vectors3>(ref w, 2 * v, ref xr, output, row, q); break;
+                case 2: Rows4<TVector, TLanes, Vectors2>(ref w, 2 * v, ref xr, output, row, q); break;
+                case 1: Rows4<TVector, TLanes, Vectors1>(ref w, 2 * v, ref xr, output, row, q); break;
+            }
         }
         else
         {
-            for (int lane = 0; lane < valid; lane++) output[index + lane] = a[lane];
+            for (; q + 2 <= vectors; q += 2) Rows4<TVector, TLanes, Vectors2>(ref w, 2 * v, ref xr, output, row, q);
+            if (q < vectors) Rows4<TVector, TLanes, Vectors1>(ref w, 2 * v, ref xr, output, row, q);
         }
+        if (Blocks % 2 == 1) Rows4<Vector<float>, VectorLanes, Vectors1>(ref w, v, ref xr, output, row, Blocks - 1);
     }
+
+    /// <summary>1 row (flushed in <paramref name="x"/>) over every output block.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void Row1Blocks<TVector, TLanes>(ReadOnlySpan<float> packed, ReadOnlySpan<float> x, Span<float> output, int row)
+        where TVector : struct
+        where TLanes : ILanes<TVector>
+    {
+        int v = Vector<float>.Count, vectors = PairVectors<TVector, TLanes>(), q = 0;
+        ref float w = ref MemoryMarshal.GetReference(packed);
+        ref float xr = ref MemoryMarshal.GetReference(x);
+        for (; q + 8 <= vectors; q += 8) Row1<TVector, TLanes, Vectors8>(ref w, 2 * v, ref xr, output, row, q);
+        // The rest in one pass: two passes would each wait on In multiply-adds one after another.
+        switch (vectors - q)
+        {
+            case 7: Row1<TVector, TLanes, Vectors7>(ref w, 2 * v, ref xr, output, row, q); break;
+            case 6: Row1<TVector, TLanes, Vectors6>(ref w, 2 * v, ref xr, output, row, q); break;
+            case 5: Row1<TVector, TLanes, Vectors5>(ref w, 2 * v, ref xr, output, row, q); break;
+            case 4: Row1<TVector, TLanes, Vectors4>(ref w, 2 * v, ref xr, output, row, q); break;
+            case 3: Row1<TVector, TLanes, Vectors3>(ref w, 2 * v, ref xr, output, row, q); break;
+            case 2: Row1<TVector, TLanes, Vectors2>(ref w, 2 * v, ref xr, output, row, q); break;
+            case 1: Row1<TVector, TLanes, Vectors1>(ref w, 2 * v, ref xr, output, row, q); break;
+        }
+        if (Blocks % 2 == 1) Row1<Vector<float>, VectorLanes, Vectors1>(ref w, v, ref xr, output, row, Blocks - 1);
+    }
+
+    /// <summary>The <typeparamref name="TVector"/>s that cover the whole pairs of blocks.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int PairVectors<TVector, TLanes>()
+        where TVector : struct
+        where TLanes : ILanes<TVector> => Blocks / 2 * 2 * Vector<float>.Count / TLanes.Count;
+
+    /// <summary>
+    /// Where output vector <paramref name="q"/> (of <typeparamref name="TLanes"/>' width, its first output
+    /// <c>q · Count</c>) starts in the packed weights: its pair's region, then its place within the pair's
+    /// <c>2V</c> floats of each input.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ref float WeightsOf<TVector, TLanes>(ref float w, int q)
+        where TVector : struct
+        where TLanes : ILanes<TVector>
+    {
+        int pairFloats = 2 * Vector<float>.Count, first = q * TLanes.Count;
+        return ref Unsafe.Add(ref w, first / pairFloats * pairFloats * TSpec.InFeatures + first % pairFloats);
+    }
+
+    /// <summary>The bias of output vector <paramref name="q"/>, or zero.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TVector BiasOf<TVector, TLanes>(ref float w, int q)
+        where TVector : struct
+        where TLanes : ILanes<TVector> =>
+        TSpec.Bias ? TLanes.Load(ref w, WeightLength + q * TLanes.Count) : default;
+
+    /// <summary>4 rows × <typeparamref name="TCount"/> (1 to 4) output vectors from vector <paramref name="q"/> on.</summary>
+    // A method of its own per count, whose accumulators stay in registers: inlined, several of them outgrew what the
+    // JIT tracks in one method, and every accumulator went to the stack.
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void Rows4<TVector, TLanes, TCount>(ref float w, int stride, ref float x, Span<float> output, int row, int q)
+        where TVector : struct
+        where TLanes : ILanes<TVector>
+        where TCount : struct, IDim
+    {
+        int inF = TSpec.InFeatures, count = TCount.Value;
+        // Only the count vectors' weights are addressed.
+        ref float w0 = ref WeightsOf<TVector, TLanes>(ref w, q);
+        ref float w1 = ref count > 1 ? ref WeightsOf<TVector, TLanes>(ref w, q + 1) : ref w0;
+        ref float w2 = ref count > 2 ? ref WeightsOf<TVector, TLanes>(ref w, q + 2) : ref w0;
+        ref float w3 = ref count > 3 ? ref WeightsOf<TVector, TLanes>(ref w, q + 3) : ref w0;
+        TVector b0 = BiasOf<TVector, TLanes>(ref w, q);
+        TVector b1 = count > 1 ? BiasOf<TVector, TLanes>(ref w, q + 1) : default;
+        TVector b2 = count > 2 ? BiasOf<TVector, TLanes>(ref w, q + 2) : default;
+        TVector b3 = count > 3 ? BiasOf<TVector, TLanes>(ref w, q + 3) : default;
+        TVector a00 = b0, a01 = b1, a02 = b2, a03 = b3, a10 = b0, a11 = b1, a12 = b2, a13 = b3;
+        TVector a20 = b0, a21 = b1, a22 = b2, a23 = b3, a30 = b0, a31 = b1, a32 = b2, a33 = b3;
+        for (int k = 0; k < inF; k++)
+        {
+            TVector x0 = TLanes.Broadcast(Unsafe.Add(ref x, k)), x1 = TLanes.Broadcast(Unsafe.Add(ref x, inF + k));
+            TVector x2 = TLanes.Broadcast(Unsafe.Add(ref x, 2 * inF + k)), x3 = TLanes.Broadcast(Unsafe.Add(ref x, 3 * inF + k));
+            TVector m = TLanes.Load(ref w0, k * stride);
+            a00 = TLanes.MultiplyAdd(m, x0, a00); a10 = TLanes.MultiplyAdd(m, x1, a10);
+            a20 = TLanes.MultiplyAdd(m, x2, a20); a30 = TLanes.MultiplyAdd(m, x3, a30);
+            if (count > 1)
+            {
+                m = TLanes.Load(ref w1, k * stride);
+                a01 = TLanes.MultiplyAdd(m, x0, a01); a11 = TLanes.MultiplyAdd(m, x1, a11);
+                a21 = TLanes.MultiplyAdd(m, x2, a21); a31 = TLanes.MultiplyAdd(m, x3, a31);
+            }
+            if (count > 2)
+            {
+                m = TLanes.Load(ref w2, k * stride);
+                a02 = TLanes.MultiplyAdd(m, x0, a02); a12 = TLanes.MultiplyAdd(m, x1, a12);
+                a22 = TLanes.MultiplyAdd(m, x2, a22); a32 = TLanes.MultiplyAdd(m, x3, a32);
+            }
+            if (count > 3)
+            {
+                m = TLanes.Load(ref w3, k * stride);
+                a03 = TLanes.MultiplyAdd(m, x0, a03); a13 = TLanes.MultiplyAdd(m, x1, a13);
+                a23 = TLanes.MultiplyAdd(m, x2, a23); a33 = TLanes.MultiplyAdd(m, x3, a33);
+            }
+        }
+        StoreRow<TVector, TLanes>(output, row, q, count, a00, a01, a02, a03);
+        StoreRow<TVector, TLanes>(output, row + 1, q, count, a10, a11, a12, a13);
+        StoreRow<TVector, TLanes>(output, row + 2, q, count, a20, a21, a22, a23);
+        StoreRow<TVector, TLanes>(output, row + 3, q, count, a30, a31, a32, a33);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRow<TVector, TLanes>(Span<float> output, int row, int q, int count, TVector a0, TVector a1, TVector a2, TVector a3)
+        where TVector : struct
+        where TLanes : ILanes<TVector>
+    {
+        int n = TLanes.Count;
+        Store<TVector, TLanes>(a0, output, row, q * n);
+        if (count > 1) Store<TVector, TLanes>(a1, output, row, (q + 1) * n);
+        if (count > 2) Store<TVector, TLanes>(a2, output, row, (q + 2) * n);
+        if (count > 3) Store<TVector, TLanes>(a3, output, row, (q + 3) * n);
+    }
+
+    /// <summary>1 row × <typeparamref name="TCount"/> (1 to 8) output vectors from vector <paramref name="q"/> on.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void Row1<TVector, TLanes, TCount>(ref float w, int stride, ref float x, Span<float> output, int row, int q)
+        where TVector : struct
+        where TLanes : ILanes<TVector>
+        where TCount : struct, IDim
+    {
+        int inF = TSpec.InFeatures, n = TLanes.Count, count = TCount.Value;
+        // Only the count vectors' weights are addressed.
+        ref float w0 = ref WeightsOf<TVector, TLanes>(ref w, q);
+        ref float w1 = ref count > 1 ? ref WeightsOf<TVector, TLanes>(ref w, q + 1) : ref w0;
+        ref float w2 = ref count > 2 ? ref WeightsOf<TVector, TLanes>(ref w, q + 2) : ref w0;
+        ref float w3 = ref count > 3 ? ref WeightsOf<TVector, TLanes>(ref w, q + 3) : ref w0;
+        ref float w4 = ref count > 4 ? ref WeightsOf<TVector, TLanes>(ref w, q + 4) : ref w0;
+        ref float w5 = ref count > 5 ? ref WeightsOf<TVector, TLanes>(ref w, q + 5) : ref w0;
+        ref float w6 = ref count > 6 ? ref WeightsOf<TVector, TLanes>(ref w, q + 6) : ref w0;
+        ref float w7 = ref count > 7 ? ref WeightsOf<TVector, TLanes>(ref w, q + 7) : ref w0;
+        TVector a0 = BiasOf<TVector, TLanes>(ref w, q);
+        TVector a1 = count > 1 ? BiasOf<TVector, TLanes>(ref w, q + 1) : default;
+        TVector a2 = count > 2 ? BiasOf<TVector, TLanes>(ref w, q + 2) : default;
+        TVector a3 = count > 3 ? BiasOf<TVector, TLanes>(ref w, q + 3) : default;
+        TVector a4 = count > 4 ? BiasOf<TVector, TLanes>(ref w, q + 4) : default;
+        TVector a5 = count > 5 ? BiasOf<TVector, TLanes>(ref w, q + 5) : default;
+        TVector a6 = count > 6 ? BiasOf<TVector, TLanes>(ref w, q + 6) : default;
+        TVector a7 = count > 7 ? BiasOf<TVector, TLanes>(ref w, q + 7) : default;
+        for (int k = 0; k < inF; k++)
+        {
+            TVector s = TLanes.Broadcast(Unsafe.Add(ref x, k));
+            int at = k * stride;
+            a0 = TLanes.MultiplyAdd(TLanes.Load(ref w0, at), s, a0);
+            if (count > 1) a1 = TLanes.MultiplyAdd(TLanes.Load(ref w1, at), s, a1);
+            if (count > 2) a2 = TLanes.MultiplyAdd(TLanes.Load(ref w2, at), s, a2);
+            if (count > 3) a3 = TLanes.MultiplyAdd(TLanes.Load(ref w3, at), s, a3);
+            if (count > 4) a4 = TLanes.MultiplyAdd(TLanes.Load(ref w4, at), s, a4);
+            if (count > 5) a5 = TLanes.MultiplyAdd(TLanes.Load(ref w5, at), s, a5);
+            if (count > 6) a6 = TLanes.MultiplyAdd(TLanes.Load(ref w6, at), s, a6);
+            if (count > 7) a7 = TLanes.MultiplyAdd(TLanes.Load(ref w7, at), s, a7);
+        }
+        Store<TVector, TLanes>(a0, output, row, q * n);
+        if (count > 1) Store<TVector, TLanes>(a1, output, row, (q + 1) * n);
+        if (count > 2) Store<TVector, TLanes>(a2, output, row, (q + 2) * n);
+        if (count > 3) Store<TVector, TLanes>(a3, output, row, (q + 3) * n);
+        if (count > 4) Store<TVector, TLanes>(a4, output, row, (q + 4) * n);
+        if (count > 5) Store<TVector, TLanes>(a5, output, row, (q + 5) * n);
+        if (count > 6) Store<TVector, TLanes>(a6, output, row, (q + 6) * n);
+        if (count > 7) Store<TVector, TLanes>(a7, output, row, (q + 7) * n);
+    }
+
+    /// <summary>The lanes of a vector that are real outputs (all of them but in the last one) into output[row, column..].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store<TVector, TLanes>(TVector a, Span<float> output, int row, int column)
+        where TVector : struct
+        where TLanes : ILanes<TVector>
+    {
+        int outF = TSpec.OutFeatures, index = row * outF + column, valid = outF - column;
+        // No call while accumulators are live: the JIT would keep every one of them on the stack through the loop.
+        if (valid >= TLanes.Count) TLanes.Store(a, ref output[index], 0);
+        else for (int lane = 0; lane < valid; lane++) output[index + lane] = TLanes.Element(a, lane);
+    }
+
+    // How many output vectors a pass of Rows4 or Row1 keeps in registers.
+    private readonly struct Vectors1 : IDim { public static int Value => 1; }
+    private readonly struct Vectors2 : IDim { public static int Value => 2; }
+    private readonly struct Vectors3 : IDim { public static int Value => 3; }
+    private readonly struct Vectors4 : IDim { public static int Value => 4; }
+    private readonly struct Vectors5 : IDim { public static int Value => 5; }
+    private readonly struct Vectors6 : IDim { public static int Value => 6; }
+    private readonly struct Vectors7 : IDim { public static int Value => 7; }
+    private readonly struct Vectors8 : IDim { public static int Value => 8; }
 
     /// <summary>
     /// Backpropagation through <paramref name="rows"/> rows: the parameter gradients accumulate,

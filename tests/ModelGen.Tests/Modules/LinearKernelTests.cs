@@ -4,8 +4,9 @@ namespace ModelGen.Tests.Modules;
 
 /// <summary>
 /// <see cref="LinearKernel{TSpec}"/> against a float64 <c>y = x Wᵀ + b</c> written here, its backward against
-/// central finite differences of that reference, for sizes that leave vector tails (1, 3, 5, 7, 8, 9, 17, 130)
-/// and row counts that leave tile tails (1, 3, 4, 5, 9).
+/// central finite differences of that reference, for sizes that leave vector tails (1, 3, 5, 7, 8, 9, 17, 130),
+/// output sizes that give every number of vectors per pass (40 to 250), and row counts that leave tile tails (1, 3,
+/// 4, 5, 9).
 /// </summary>
 /// <remarks>
 /// Forward tolerance: each output is b plus In products accumulated by fused multiply-adds, one rounding each;
@@ -88,6 +89,17 @@ public class LinearKernelTests
     [Fact] public void Forward_130x7() => CheckForward<Lin130x7>();
     [Fact] public void Forward_5x130() => CheckForward<Lin5x130>();
     [Fact] public void Forward_9x1_without_bias() => CheckForward<Lin9x1NoBias>();
+
+    // Output sizes whose blocks make every number of output vectors a pass keeps in registers (1 to 8 for one row,
+    // 1 to 4 for four; with and without an odd last block) at 4-, 8- and 16-float vectors.
+    [Fact] public void Forward_6x40() => CheckForward<Lin6x40>();
+    [Fact] public void Forward_5x56() => CheckForward<Lin5x56>();
+    [Fact] public void Forward_3x88_without_bias() => CheckForward<Lin3x88NoBias>();
+    [Fact] public void Forward_4x100() => CheckForward<Lin4x100>();
+    [Fact] public void Forward_2x120() => CheckForward<Lin2x120>();
+    [Fact] public void Forward_3x180() => CheckForward<Lin3x180>();
+    [Fact] public void Forward_4x96() => CheckForward<Lin4x96>();
+    [Fact] public void Forward_2x250() => CheckForward<Lin2x250>();
 
     private static void CheckBackward<TSpec>() where TSpec : struct, ILinearSpec
     {

@@ -10,6 +10,14 @@ internal readonly struct Lin17x3 : ILinearSpec { public static int InFeatures =>
 internal readonly struct Lin130x7 : ILinearSpec { public static int InFeatures => 130; public static int OutFeatures => 7; public static bool Bias => true; }
 internal readonly struct Lin5x130 : ILinearSpec { public static int InFeatures => 5; public static int OutFeatures => 130; public static bool Bias => true; }
 internal readonly struct Lin9x1NoBias : ILinearSpec { public static int InFeatures => 9; public static int OutFeatures => 1; public static bool Bias => false; }
+internal readonly struct Lin6x40 : ILinearSpec { public static int InFeatures => 6; public static int OutFeatures => 40; public static bool Bias => true; }
+internal readonly struct Lin5x56 : ILinearSpec { public static int InFeatures => 5; public static int OutFeatures => 56; public static bool Bias => true; }
+internal readonly struct Lin3x88NoBias : ILinearSpec { public static int InFeatures => 3; public static int OutFeatures => 88; public static bool Bias => false; }
+internal readonly struct Lin4x100 : ILinearSpec { public static int InFeatures => 4; public static int OutFeatures => 100; public static bool Bias => true; }
+internal readonly struct Lin2x120 : ILinearSpec { public static int InFeatures => 2; public static int OutFeatures => 120; public static bool Bias => true; }
+internal readonly struct Lin3x180 : ILinearSpec { public static int InFeatures => 3; public static int OutFeatures => 180; public static bool Bias => true; }
+internal readonly struct Lin4x96 : ILinearSpec { public static int InFeatures => 4; public static int OutFeatures => 96; public static bool Bias => true; }
+internal readonly struct Lin2x250 : ILinearSpec { public static int InFeatures => 2; public static int OutFeatures => 250; public static bool Bias => true; }
 
 internal readonly struct Emb10x3Pad2 : IEmbeddingSpec { public static int NumEmbeddings => 10; public static int EmbeddingDim => 3; public static int PaddingIdx => 2; }
 internal readonly struct Emb5x9 : IEmbeddingSpec { public static int NumEmbeddings => 5; public static int EmbeddingDim => 9; public static int PaddingIdx => -1; }
