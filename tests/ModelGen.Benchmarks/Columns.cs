@@ -18,6 +18,11 @@ public sealed class ModelGenReferenceAttribute : Attribute;
 [AttributeUsage(AttributeTargets.Class, AllowMultiple = false, Inherited = false)]
 public sealed class FlopAttribute(int gates, int batch, int steps, int input, int hidden, int layers, int output, bool training) : Attribute
 {
+    /// <summary>A Linear module's forward over <paramref name="rows"/> rows: 2·rows·In·Out (the head term alone).</summary>
+    public FlopAttribute(int rows, int inFeatures, int outFeatures) : this(0, rows, 1, 0, inFeatures, 1, outFeatures, false)
+    {
+    }
+
     /// <summary>FLOP per operation.</summary>
     public double Flop { get; } = (training ? 3.0 : 1.0) * (
         2.0 * batch * steps * gates * hidden * (input + hidden)

@@ -54,3 +54,19 @@ public partial class BenchSmallStreamGraph
     [Lstm(InputSize = 8, HiddenSize = 32)] public partial Lstm Rnn { get; }
     [Linear(InFeatures = 32, OutFeatures = 4)] public partial Linear Head { get; }
 }
+
+// One Linear each, as graphs: the `linear` benchmarks time the module alone.
+
+/// <summary><c>nn.Linear(256, 128)</c>: a translation decoder's <c>tanh(W_c [h; context])</c> layer before its tanh.</summary>
+[SequenceModel]
+public partial class LinearCombine256x128
+{
+    [Linear(InFeatures = 256, OutFeatures = 128)] public partial Linear Combine { get; }
+}
+
+/// <summary><c>nn.Linear(128, 78)</c>: a character language model's logits (CharModel's vocabulary).</summary>
+[SequenceModel]
+public partial class LinearLogits128x78
+{
+    [Linear(InFeatures = 128, OutFeatures = 78)] public partial Linear Head { get; }
+}

@@ -4,7 +4,7 @@ using BenchmarkDotNet.Running;
 using ModelGen.Benchmarks;
 
 // dotnet run -c Release --project tests/ModelGen.Benchmarks -- [--aot] [--vector512] <BenchmarkDotNet options>
-//   --anyCategories step stepPredict sequence train subnormal graph   picks tables (docs/benchmarks.md); --filter '*StepLstm32*' one class
+//   --anyCategories step stepPredict sequence train subnormal graph linear   picks tables (docs/benchmarks.md); --filter '*StepLstm32*' one class
 //   --aot        adds NativeAOT jobs (default instruction set, and x86-64-v3) beside the JIT job; ModelGen benchmarks only
 //   --vector512  adds a JIT job with DOTNET_MaxVectorTBitWidth=512 beside the default one; ModelGen benchmarks only
 // dotnet run -c Release --project tests/ModelGen.Benchmarks -- --cold-start   first vs third training epoch, fresh processes
