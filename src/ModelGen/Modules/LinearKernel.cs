@@ -353,24 +353,38 @@ public static class LinearKernel<TSpec> where TSpec : struct, ILinearSpec
         if (!dInput.IsEmpty) SpanChecks.AtLeast(dInput.Length, (long)rows * inF, nameof(dInput));
         if (rows == 0) return;
 
+        // Where a row of In is whole vectors, both products are RowProduct's register-blocked ones (dW += dYᵀ X: Out
+        // rows, depth rows; dX = dY W: rows rows, depth Out), whose every output adds its terms one multiply-add at a
+        // time in increasing order, as the loops below do: the same bits, 2-4 times faster for a language model's logits.
+        bool blocked = inF % Vector<float>.Count == 0;
         // dW[o, :] += Σ_r dY[r, o] · X[r, :]
-        for (int o = 0; o < outF; o++)
+        if (blocked)
         {
-            AddCombination(dWeight.Slice(o * inF, inF), dOutput[o..], outF, input, inF, rows);
+            RowProduct.Multiply(outF, rows, inF, dOutput, 1, outF, input, inF, dWeight, inF, default, accumulate: true);
+        }
+        else
+        {
+            for (int o = 0; o < outF; o++)
+            {
+                AddCombination(dWeight.Slice(o * inF, inF), dOutput[o..], outF, input, inF, rows);
+            }
         }
         if (TSpec.Bias)
         {
             for (int r = 0; r < rows; r++) Backprop.Add(dBias, dOutput.Slice(r * outF, outF));
         }
-        if (!dInput.IsEmpty)
+        if (dInput.IsEmpty) return;
+        // dX[r, :] = Σ_o dY[r, o] · W[o, :]
+        if (blocked)
         {
-            // dX[r, :] = Σ_o dY[r, o] · W[o, :]
-            for (int r = 0; r < rows; r++)
-            {
-                Span<float> dx = dInput.Slice(r * inF, inF);
-                dx.Clear();
-                AddCombination(dx, dOutput.Slice(r * outF, outF), 1, weight, inF, outF);
-            }
+            RowProduct.Multiply(rows, outF, inF, dOutput, outF, 1, weight, inF, dInput, inF, default, accumulate: false);
+            return;
+        }
+        for (int r = 0; r < rows; r++)
+        {
+            Span<float> dx = dInput.Slice(r * inF, inF);
+            dx.Clear();
+            AddCombination(dx, dOutput.Slice(r * outF, outF), 1, weight, inF, outF);
         }
     }
 

@@ -5,8 +5,8 @@ namespace ModelGen.Tests.Modules;
 /// <summary>
 /// <see cref="LinearKernel{TSpec}"/> against a float64 <c>y = x Wᵀ + b</c> written here, its backward against
 /// central finite differences of that reference, for sizes that leave vector tails (1, 3, 5, 7, 8, 9, 17, 130),
-/// output sizes that give every number of vectors per pass (40 to 250), and row counts that leave tile tails (1, 3,
-/// 4, 5, 9).
+/// output sizes that give every number of vectors per pass (40 to 250), inputs of whole vectors (16, 32), and row
+/// counts that leave tile tails (1, 3, 4, 5, 9, 13).
 /// </summary>
 /// <remarks>
 /// Forward tolerance: each output is b plus In products accumulated by fused multiply-adds, one rounding each;
@@ -104,7 +104,7 @@ public class LinearKernelTests
     private static void CheckBackward<TSpec>() where TSpec : struct, ILinearSpec
     {
         int inF = TSpec.InFeatures, outF = TSpec.OutFeatures;
-        foreach (int rows in new[] { 1, 5 })
+        foreach (int rows in new[] { 1, 5, 13 })
         {
             float[] w = ModuleTestSupport.Uniform(outF * inF, 11), b = TSpec.Bias ? ModuleTestSupport.Uniform(outF, 12) : [];
             float[] x = ModuleTestSupport.Uniform(rows * inF, 13), g = ModuleTestSupport.Uniform(rows * outF, 14);
@@ -145,6 +145,38 @@ public class LinearKernelTests
                 return 1.01 * (outF + 1) * ModuleTestSupport.U * magnitude + 1e-9;
             }, $"{typeof(TSpec).Name} dx (rows {rows})");
 
+            // The documented order of operations: every gradient adds its terms one multiply-add at a time, in
+            // increasing r (dW, db) or o (dx), onto its initial value (dx: zero). Bit-identical, so the result cannot
+            // depend on the vector width or on how the rows and columns are blocked.
+            float[] chainW = new float[dW.Length], chainB = new float[dB.Length], chainX = new float[dX.Length];
+            for (int o = 0; o < outF; o++)
+            {
+                for (int k = 0; k < inF; k++)
+                {
+                    float sum = dW0[o * inF + k];
+                    for (int r = 0; r < rows; r++) sum = MultiplyAdd.Of(g[r * outF + o], x[r * inF + k], sum);
+                    chainW[o * inF + k] = sum;
+                }
+                if (TSpec.Bias)
+                {
+                    float sum = dB0[o];
+                    for (int r = 0; r < rows; r++) sum = MultiplyAdd.Of(1f, g[r * outF + o], sum);
+                    chainB[o] = sum;
+                }
+            }
+            for (int r = 0; r < rows; r++)
+            {
+                for (int k = 0; k < inF; k++)
+                {
+                    float sum = 0f;
+                    for (int o = 0; o < outF; o++) sum = MultiplyAdd.Of(g[r * outF + o], w[o * inF + k], sum);
+                    chainX[r * inF + k] = sum;
+                }
+            }
+            TestHelpers.AssertBitEqual(chainW, dW, $"{typeof(TSpec).Name} dW (rows {rows}) vs the multiply-add chain");
+            TestHelpers.AssertBitEqual(chainB, dB, $"{typeof(TSpec).Name} db (rows {rows}) vs the multiply-add chain");
+            TestHelpers.AssertBitEqual(chainX, dX, $"{typeof(TSpec).Name} dx (rows {rows}) vs the multiply-add chain");
+
             // Skipping dx leaves the parameter gradients as they were computed with it.
             float[] dW2 = (float[])dW0.Clone(), dB2 = (float[])dB0.Clone();
             LinearKernel<TSpec>.Backward(w, x, g, rows, dW2, dB2, default);
@@ -159,6 +191,12 @@ public class LinearKernelTests
     [Fact] public void Backward_17x3() => CheckBackward<Lin17x3>();
     [Fact] public void Backward_130x7() => CheckBackward<Lin130x7>();
     [Fact] public void Backward_5x130() => CheckBackward<Lin5x130>();
+
+    // Inputs of whole vectors (at 4, 8 and 16 floats), where the backward runs the row-batched products.
+    [Fact] public void Forward_32x13() => CheckForward<Lin32x13>();
+    [Fact] public void Forward_16x130_without_bias() => CheckForward<Lin16x130NoBias>();
+    [Fact] public void Backward_32x13() => CheckBackward<Lin32x13>();
+    [Fact] public void Backward_16x130_without_bias() => CheckBackward<Lin16x130NoBias>();
 
     [Fact]
     public void Pack_flushes_subnormal_weights_and_inputs_are_flushed_too()

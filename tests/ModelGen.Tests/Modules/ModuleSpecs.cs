@@ -18,6 +18,8 @@ internal readonly struct Lin2x120 : ILinearSpec { public static int InFeatures =
 internal readonly struct Lin3x180 : ILinearSpec { public static int InFeatures => 3; public static int OutFeatures => 180; public static bool Bias => true; }
 internal readonly struct Lin4x96 : ILinearSpec { public static int InFeatures => 4; public static int OutFeatures => 96; public static bool Bias => true; }
 internal readonly struct Lin2x250 : ILinearSpec { public static int InFeatures => 2; public static int OutFeatures => 250; public static bool Bias => true; }
+internal readonly struct Lin32x13 : ILinearSpec { public static int InFeatures => 32; public static int OutFeatures => 13; public static bool Bias => true; }
+internal readonly struct Lin16x130NoBias : ILinearSpec { public static int InFeatures => 16; public static int OutFeatures => 130; public static bool Bias => false; }
 
 internal readonly struct Emb10x3Pad2 : IEmbeddingSpec { public static int NumEmbeddings => 10; public static int EmbeddingDim => 3; public static int PaddingIdx => 2; }
 internal readonly struct Emb5x9 : IEmbeddingSpec { public static int NumEmbeddings => 5; public static int EmbeddingDim => 9; public static int PaddingIdx => -1; }
