@@ -18,8 +18,9 @@ public sealed class ModelGenReferenceAttribute : Attribute;
 [AttributeUsage(AttributeTargets.Class, AllowMultiple = false, Inherited = false)]
 public sealed class FlopAttribute(int gates, int batch, int steps, int input, int hidden, int layers, int output, bool training) : Attribute
 {
-    /// <summary>A Linear module's forward over <paramref name="rows"/> rows: 2·rows·In·Out (the head term alone).</summary>
-    public FlopAttribute(int rows, int inFeatures, int outFeatures) : this(0, rows, 1, 0, inFeatures, 1, outFeatures, false)
+    /// <summary>A Linear module over <paramref name="rows"/> rows: 2·rows·In·Out (the head term alone), × 3 for a training step.</summary>
+    public FlopAttribute(int rows, int inFeatures, int outFeatures, bool training = false)
+        : this(0, rows, 1, 0, inFeatures, 1, outFeatures, training)
     {
     }
 

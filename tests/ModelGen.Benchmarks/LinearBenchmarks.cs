@@ -68,19 +68,9 @@ public abstract class LinearBenchmark<TGraph> : IDisposable where TGraph : IFeat
     public void SetupTorch()
     {
         Create();
-        TorchPeer.SingleThread();
-        int inF = _graph.InputSize, outF = _graph.OutputSize;
-        _torch = nn.Linear(inF, outF);
+        _torch = LinearPeer.Of(_graph);
         _torch.eval();
-        using (torch.no_grad())
-        {
-            ReadOnlySpan<float> p = _graph.Parameters;
-            using var weight = torch.tensor(p[..(outF * inF)].ToArray(), [outF, inF]);
-            using var bias = torch.tensor(p[(outF * inF)..].ToArray(), [outF]);
-            _torch.weight!.copy_(weight);
-            _torch.bias!.copy_(bias);
-        }
-        _x = torch.tensor(_input, [Batch, Steps, inF]);
+        _x = torch.tensor(_input, [Batch, Steps, _graph.InputSize]);
         using (torch.no_grad())
         {
             using Tensor y = _torch.forward(_x);
@@ -106,6 +96,25 @@ public abstract class LinearBenchmark<TGraph> : IDisposable where TGraph : IFeat
         _x?.Dispose();
         _torch?.Dispose();
         GC.SuppressFinalize(this);
+    }
+}
+
+/// <summary>TorchSharp's nn.Linear holding a one-Linear graph's parameters.</summary>
+internal static class LinearPeer
+{
+    /// <summary>nn.Linear(In, Out) with the graph's weight <c>[Out, In]</c> and bias (state_dict order).</summary>
+    public static TorchLinear Of(IFeatureSequenceModel graph)
+    {
+        TorchPeer.SingleThread();
+        int inF = graph.InputSize, outF = graph.OutputSize;
+        TorchLinear linear = nn.Linear(inF, outF);
+        using var noGrad = torch.no_grad();
+        ReadOnlySpan<float> p = graph.Parameters;
+        using var weight = torch.tensor(p[..(outF * inF)].ToArray(), [outF, inF]);
+        using var bias = torch.tensor(p[(outF * inF)..].ToArray(), [outF]);
+        linear.weight!.copy_(weight);
+        linear.bias!.copy_(bias);
+        return linear;
     }
 }
 
@@ -140,4 +149,81 @@ public class LinearLogitsBatch : LinearBenchmark<LinearLogits128x78>
 
     /// <inheritdoc/>
     protected override int Steps => 64;
+}
+
+/// <summary>
+/// The logits layer's training step over the same batch: zero the gradients, the forward with records, the backward
+/// from dL/dy (of a mean over the rows) into dW, db and dx, against TorchSharp's <c>zero_grad</c>, forward,
+/// <c>backward</c> (x requires its gradient, so both compute all three).
+/// </summary>
+[MemoryDiagnoser]
+[BenchmarkCategory("linear"), Flop(16 * 64, 128, 78, training: true)]
+public class LinearLogitsTrain : IDisposable
+{
+    private const int Batch = 16, Steps = 64, Rows = Batch * Steps;
+    private readonly LinearLogits128x78 _graph = new();
+    private float[] _input = [], _output = [], _upstream = [], _inputGradient = [];
+    private TorchLinear? _torch;
+    private Tensor? _x, _dy;
+
+    private void Create()
+    {
+        _graph.InitializeParameters(11);
+        _input = Weights.Uniform(Rows * LinearLogits128x78.InputSize, 12);
+        _upstream = [.. Weights.Uniform(Rows * LinearLogits128x78.OutputSize, 13).Select(g => g / Rows)];
+        _output = new float[_upstream.Length];
+        _inputGradient = new float[_input.Length];
+    }
+
+    /// <summary>ModelGen's step, whose gradients the TorchSharp setup checks its own against.</summary>
+    [GlobalSetup(Target = nameof(ModelGen_TrainStep))]
+    public void SetupModelGen()
+    {
+        Create();
+        ModelGen_TrainStep();
+    }
+
+    /// <summary>TorchSharp's step, its dW, db and dx checked against ModelGen's from the same weights and data.</summary>
+    [GlobalSetup(Target = nameof(TorchSharp_TrainStep))]
+    public void SetupTorch()
+    {
+        Create();
+        ModelGen_TrainStep();
+        _torch = LinearPeer.Of(_graph);
+        _x = torch.tensor(_input, [Batch, Steps, LinearLogits128x78.InputSize]).requires_grad_(true);
+        _dy = torch.tensor(_upstream, [Batch, Steps, LinearLogits128x78.OutputSize]);
+        TorchSharp_TrainStep();
+        int weights = LinearLogits128x78.OutputSize * LinearLogits128x78.InputSize;
+        Agreement.Require(nameof(LinearLogitsTrain), "TorchSharp weight.grad vs ModelGen", _torch.weight!.grad!.data<float>().ToArray(), _graph.Gradients[..weights]);
+        Agreement.Require(nameof(LinearLogitsTrain), "TorchSharp bias.grad vs ModelGen", _torch.bias!.grad!.data<float>().ToArray(), _graph.Gradients[weights..]);
+        Agreement.Require(nameof(LinearLogitsTrain), "TorchSharp x.grad vs ModelGen", _x.grad!.data<float>().ToArray(), _inputGradient);
+    }
+
+    /// <summary><c>ZeroGradients</c>, <c>TrainForward</c>, <c>Backward(dy, dx)</c>.</summary>
+    [Benchmark, BenchmarkCategory("modelgen"), ModelGenReference]
+    public void ModelGen_TrainStep()
+    {
+        _graph.ZeroGradients();
+        _graph.TrainForward(_input, Batch, _output);
+        _graph.Backward(_upstream, _inputGradient);
+    }
+
+    /// <summary><c>zero_grad</c> (and x's), <c>forward</c>, <c>y.backward(dy)</c>.</summary>
+    [Benchmark, BenchmarkCategory("torch")]
+    public void TorchSharp_TrainStep()
+    {
+        _torch!.zero_grad();
+        _x!.grad?.zero_();
+        using Tensor y = _torch.forward(_x);
+        y.backward([_dy!]);
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        _x?.Dispose();
+        _dy?.Dispose();
+        _torch?.Dispose();
+        GC.SuppressFinalize(this);
+    }
 }
