@@ -119,7 +119,7 @@ public static class LinearKernel<TSpec> where TSpec : struct, ILinearSpec
     // one or two chains waited on each multiply-add's latency, In of them one after another.
 
     /// <summary>4 rows (flushed in <paramref name="x"/>) over every output block.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Rows4Blocks<TVector, TLanes>(ReadOnlySpan<float> packed, ReadOnlySpan<float> x, Span<float> output, int row)
         where TVector : struct
         where TLanes : ILanes<TVector>
@@ -129,25 +129,25 @@ public static class LinearKernel<TSpec> where TSpec : struct, ILinearSpec
         ref float xr = ref MemoryMarshal.GetReference(x);
         if (TLanes.Registers >= 32)
         {
-            for (; q + 4 <= vectors; q += 4) Rows4<TVector, TLanes, Vectors4>(ref w, 2 * v, ref xr, output, row, q);
+            for (; q + 4 <= vectors; q += 4) Rows4Pass<TVector, TLanes, Vectors4>(ref w, 2 * v, ref xr, output, row, q);
             // The rest in one pass.
             switch (vectors - q)
             {
-                case 3: Rows4<TVector, TLanes, Vectors3>(ref w, 2 * v, ref xr, output, row, q); break;
-                case 2: Rows4<TVector, TLanes, Vectors2>(ref w, 2 * v, ref xr, output, row, q); break;
-                case 1: Rows4<TVector, TLanes, Vectors1>(ref w, 2 * v, ref xr, output, row, q); break;
+                case 3: Rows4Pass<TVector, TLanes, Vectors3>(ref w, 2 * v, ref xr, output, row, q); break;
+                case 2: Rows4Pass<TVector, TLanes, Vectors2>(ref w, 2 * v, ref xr, output, row, q); break;
+                case 1: Rows4Pass<TVector, TLanes, Vectors1>(ref w, 2 * v, ref xr, output, row, q); break;
             }
         }
         else
         {
-            for (; q + 2 <= vectors; q += 2) Rows4<TVector, TLanes, Vectors2>(ref w, 2 * v, ref xr, output, row, q);
-            if (q < vectors) Rows4<TVector, TLanes, Vectors1>(ref w, 2 * v, ref xr, output, row, q);
+            for (; q + 2 <= vectors; q += 2) Rows4Pass<TVector, TLanes, Vectors2>(ref w, 2 * v, ref xr, output, row, q);
+            if (q < vectors) Rows4Pass<TVector, TLanes, Vectors1>(ref w, 2 * v, ref xr, output, row, q);
         }
         if (Blocks % 2 == 1) Rows4<Vector<float>, VectorLanes, Vectors1>(ref w, v, ref xr, output, row, Blocks - 1);
     }
 
     /// <summary>1 row (flushed in <paramref name="x"/>) over every output block.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Row1Blocks<TVector, TLanes>(ReadOnlySpan<float> packed, ReadOnlySpan<float> x, Span<float> output, int row)
         where TVector : struct
         where TLanes : ILanes<TVector>
@@ -155,17 +155,17 @@ public static class LinearKernel<TSpec> where TSpec : struct, ILinearSpec
         int v = Vector<float>.Count, vectors = PairVectors<TVector, TLanes>(), q = 0;
         ref float w = ref MemoryMarshal.GetReference(packed);
         ref float xr = ref MemoryMarshal.GetReference(x);
-        for (; q + 8 <= vectors; q += 8) Row1<TVector, TLanes, Vectors8>(ref w, 2 * v, ref xr, output, row, q);
+        for (; q + 8 <= vectors; q += 8) Row1Pass<TVector, TLanes, Vectors8>(ref w, 2 * v, ref xr, output, row, q);
         // The rest in one pass: two passes would each wait on In multiply-adds one after another.
         switch (vectors - q)
         {
-            case 7: Row1<TVector, TLanes, Vectors7>(ref w, 2 * v, ref xr, output, row, q); break;
-            case 6: Row1<TVector, TLanes, Vectors6>(ref w, 2 * v, ref xr, output, row, q); break;
-            case 5: Row1<TVector, TLanes, Vectors5>(ref w, 2 * v, ref xr, output, row, q); break;
-            case 4: Row1<TVector, TLanes, Vectors4>(ref w, 2 * v, ref xr, output, row, q); break;
-            case 3: Row1<TVector, TLanes, Vectors3>(ref w, 2 * v, ref xr, output, row, q); break;
-            case 2: Row1<TVector, TLanes, Vectors2>(ref w, 2 * v, ref xr, output, row, q); break;
-            case 1: Row1<TVector, TLanes, Vectors1>(ref w, 2 * v, ref xr, output, row, q); break;
+            case 7: Row1Pass<TVector, TLanes, Vectors7>(ref w, 2 * v, ref xr, output, row, q); break;
+            case 6: Row1Pass<TVector, TLanes, Vectors6>(ref w, 2 * v, ref xr, output, row, q); break;
+            case 5: Row1Pass<TVector, TLanes, Vectors5>(ref w, 2 * v, ref xr, output, row, q); break;
+            case 4: Row1Pass<TVector, TLanes, Vectors4>(ref w, 2 * v, ref xr, output, row, q); break;
+            case 3: Row1Pass<TVector, TLanes, Vectors3>(ref w, 2 * v, ref xr, output, row, q); break;
+            case 2: Row1Pass<TVector, TLanes, Vectors2>(ref w, 2 * v, ref xr, output, row, q); break;
+            case 1: Row1Pass<TVector, TLanes, Vectors1>(ref w, 2 * v, ref xr, output, row, q); break;
         }
         if (Blocks % 2 == 1) Row1<Vector<float>, VectorLanes, Vectors1>(ref w, v, ref xr, output, row, Blocks - 1);
     }
@@ -197,10 +197,24 @@ public static class LinearKernel<TSpec> where TSpec : struct, ILinearSpec
         where TLanes : ILanes<TVector> =>
         TSpec.Bias ? TLanes.Load(ref w, WeightLength + q * TLanes.Count) : default;
 
-    /// <summary>4 rows × <typeparamref name="TCount"/> (1 to 4) output vectors from vector <paramref name="q"/> on.</summary>
-    // A method of its own per count, whose accumulators stay in registers: inlined, several of them outgrew what the
-    // JIT tracks in one method, and every accumulator went to the stack.
+    // A pass over whole pairs is a method of its own per count, whose accumulators stay in registers: inlined, several
+    // of them outgrew what the JIT tracks in one method, and every accumulator went to the stack. A last odd block's
+    // pass is inlined: a head of up to V outputs then runs in Forward itself, without two more calls per row.
+
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void Rows4Pass<TVector, TLanes, TCount>(ref float w, int stride, ref float x, Span<float> output, int row, int q)
+        where TVector : struct
+        where TLanes : ILanes<TVector>
+        where TCount : struct, IDim => Rows4<TVector, TLanes, TCount>(ref w, stride, ref x, output, row, q);
+
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void Row1Pass<TVector, TLanes, TCount>(ref float w, int stride, ref float x, Span<float> output, int row, int q)
+        where TVector : struct
+        where TLanes : ILanes<TVector>
+        where TCount : struct, IDim => Row1<TVector, TLanes, TCount>(ref w, stride, ref x, output, row, q);
+
+    /// <summary>4 rows × <typeparamref name="TCount"/> (1 to 4) output vectors from vector <paramref name="q"/> on.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Rows4<TVector, TLanes, TCount>(ref float w, int stride, ref float x, Span<float> output, int row, int q)
         where TVector : struct
         where TLanes : ILanes<TVector>
@@ -263,7 +277,7 @@ public static class LinearKernel<TSpec> where TSpec : struct, ILinearSpec
     }
 
     /// <summary>1 row × <typeparamref name="TCount"/> (1 to 8) output vectors from vector <paramref name="q"/> on.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Row1<TVector, TLanes, TCount>(ref float w, int stride, ref float x, Span<float> output, int row, int q)
         where TVector : struct
         where TLanes : ILanes<TVector>
