@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace ModelGen.Kernels;
 
@@ -22,17 +23,35 @@ internal interface IDim
 /// </remarks>
 internal static class Sizes<TSpec> where TSpec : struct, IRecurrentModelSpec
 {
+    // The sizes every call reads are marked for inlining: NativeAOT left some of them as calls in the per-step checks.
+
     /// <summary>D: 2 for a bidirectional stack, else 1.</summary>
-    public static int Directions => TSpec.Bidirectional ? 2 : 1;
+    public static int Directions
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => TSpec.Bidirectional ? 2 : 1;
+    }
 
     /// <summary>L·D: the (layer, direction) pairs, and the first dimension of h0, c0, hN and cN.</summary>
-    public static int LayerDirections => TSpec.NumLayers * Directions;
+    public static int LayerDirections
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => TSpec.NumLayers * Directions;
+    }
 
     /// <summary>Hout: the size of h, the projection size when there is one.</summary>
-    public static int State => TSpec.ProjSize > 0 ? TSpec.ProjSize : TSpec.HiddenSize;
+    public static int State
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => TSpec.ProjSize > 0 ? TSpec.ProjSize : TSpec.HiddenSize;
+    }
 
     /// <summary>D·Hout: features per step of a layer's output, and the input of the layers above the first.</summary>
-    public static int OutputFeatures => Directions * State;
+    public static int OutputFeatures
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Directions * State;
+    }
 
     /// <summary>G: gates per unit (LSTM 4, GRU 3, RNN 1), as the parameter layout counts them.</summary>
     public static int Gates => ModelGeometry.GateCountOf(TSpec.Cell);

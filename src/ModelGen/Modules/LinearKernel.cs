@@ -43,7 +43,11 @@ public static class LinearKernel<TSpec> where TSpec : struct, ILinearSpec
     }
 
     /// <summary>Floats of the packed forward copy of weight and bias (see the type's remarks).</summary>
-    public static int PackedLength => WeightLength + (TSpec.Bias ? Blocks * Vector<float>.Count : 0);
+    public static int PackedLength
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => WeightLength + (TSpec.Bias ? Blocks * Vector<float>.Count : 0);
+    }
 
     /// <summary>Floats of the scratch <see cref="Forward"/> needs, whatever the number of rows: 4 flushed input rows.</summary>
     public static int ScratchLength => TileRows * TSpec.InFeatures;

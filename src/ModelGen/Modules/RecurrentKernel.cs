@@ -478,6 +478,7 @@ public static class RecurrentKernel<TSpec> where TSpec : struct, IRecurrentModel
     }
 
     /// <summary>Whether an inference forward of this shape runs <see cref="StreamingStep{TSpec}"/>: one step of one sequence, one direction.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool IsStreamingStep(int batch, int steps) => batch == 1 && steps == 1 && Sizes<TSpec>.Directions == 1;
 
     /// <summary>
