@@ -123,7 +123,7 @@ public static class LinearKernel<TSpec> where TSpec : struct, ILinearSpec
     // one or two chains waited on each multiply-add's latency, In of them one after another.
 
     /// <summary>4 rows (flushed in <paramref name="x"/>) over every output block.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void Rows4Blocks<TVector, TLanes>(ReadOnlySpan<float> packed, ReadOnlySpan<float> x, Span<float> output, int row)
         where TVector : struct
         where TLanes : ILanes<TVector>
@@ -151,7 +151,7 @@ public static class LinearKernel<TSpec> where TSpec : struct, ILinearSpec
     }
 
     /// <summary>1 row (flushed in <paramref name="x"/>) over every output block.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void Row1Blocks<TVector, TLanes>(ReadOnlySpan<float> packed, ReadOnlySpan<float> x, Span<float> output, int row)
         where TVector : struct
         where TLanes : ILanes<TVector>
@@ -203,7 +203,9 @@ public static class LinearKernel<TSpec> where TSpec : struct, ILinearSpec
 
     // A pass over whole pairs is a method of its own per count, whose accumulators stay in registers: inlined, several
     // of them outgrew what the JIT tracks in one method, and every accumulator went to the stack. A last odd block's
-    // pass is inlined: a head of up to V outputs then runs in Forward itself, without two more calls per row.
+    // pass is inlined into Rows4Blocks and Row1Blocks, which are methods of their own too: inlined into Forward,
+    // they left NativeAOT's default target without the inlining budget for the lanes' multiply-add, one call per
+    // term (bench_small's StepPredict 24% slower).
 
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void Rows4Pass<TVector, TLanes, TCount>(ref float w, int stride, ref float x, Span<float> output, int row, int q)
