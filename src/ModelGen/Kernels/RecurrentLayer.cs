@@ -162,9 +162,17 @@ internal static class RecurrentLayer<TSpec, TCell, TInput>
                     first++;
                     continue;
                 }
-                // The hidden half for the run's rows together: hg[b] = W_hh h[b] + b_hh, one pass over W_hh per group of rows.
-                RowProduct.MultiplyPacked(weightHh, tiles, tileVectors, state, end - first, h[(first * hStride)..], hStride, biasHh,
-                    hiddenGates[(first * gateStride)..], gateStride);
+                // The hidden half for the run's rows together: hg[b] = W_hh h[b] + b_hh, one pass over W_hh per group of rows;
+                // a row alone (a batch of one) through the product with this layer's sizes as constants.
+                if (end - first == 1)
+                {
+                    HiddenGatesOfOneRow(weightHh, ref h[first * hStride], biasHh, ref hiddenGates[first * gateStride]);
+                }
+                else
+                {
+                    RowProduct.MultiplyPacked(weightHh, tiles, tileVectors, state, end - first, h[(first * hStride)..], hStride, biasHh,
+                        hiddenGates[(first * gateStride)..], gateStride);
+                }
                 for (int b = first; b < end; b++)
                 {
                     int row = b * steps + t;
@@ -202,6 +210,15 @@ internal static class RecurrentLayer<TSpec, TCell, TInput>
             if (!p.FinalC.IsEmpty) c.Slice(b * cStride, hidden).CopyTo(p.FinalC.Slice(b * hidden));
         }
     }
+
+    /// <summary>
+    /// <c>hg = W_hh h + b_hh</c> of one row: <see cref="Packed.MatVec"/>, as <see cref="RowProduct.MultiplyPacked"/> runs it
+    /// for a row, but compiled for this layer's tiles and columns. The caller's h has Hout floats and hg a gate-packed row.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void HiddenGatesOfOneRow(ReadOnlySpan<float> weightHh, ref float h, ReadOnlySpan<float> biasHh, ref float hg) =>
+        Packed.MatVec(weightHh, Packed.Tiles(TCell.GateCount, TSpec.HiddenSize), Packed.TileVectors(TCell.GateCount), Sizes<TSpec>.State,
+            ref h, biasHh, ref hg);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void ThrowTooShort(string name) => throw new ArgumentException($"{name} is shorter than its sizes imply.", name);
