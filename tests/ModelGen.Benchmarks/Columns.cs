@@ -13,14 +13,21 @@ public sealed class ModelGenReferenceAttribute : Attribute;
 /// <summary>
 /// The floating-point operations of one benchmark operation (one call, or one step when the benchmark sets
 /// OperationsPerInvoke) of a recurrent model: forward = Σ over layers 2·B·T·G·H·(K + H) (G = 4 for LSTM, 3 for GRU;
-/// K = I for the first layer, H after) + the head's 2·B·O·H; a training step ≈ 3 × forward.
+/// K = I for the first layer, H after) + the head's 2·B·O·H; a training step ≈ 3 × forward. On a method it overrides
+/// its class's.
 /// </summary>
-[AttributeUsage(AttributeTargets.Class, AllowMultiple = false, Inherited = false)]
+[AttributeUsage(AttributeTargets.Class | AttributeTargets.Method, AllowMultiple = false, Inherited = false)]
 public sealed class FlopAttribute(int gates, int batch, int steps, int input, int hidden, int layers, int output, bool training) : Attribute
 {
     /// <summary>A Linear module over <paramref name="rows"/> rows: 2·rows·In·Out (the head term alone), × 3 for a training step.</summary>
     public FlopAttribute(int rows, int inFeatures, int outFeatures, bool training = false)
         : this(0, rows, 1, 0, inFeatures, 1, outFeatures, training)
+    {
+    }
+
+    /// <summary>One fused multiply-add instruction of <paramref name="lanes"/> lanes: 2·lanes.</summary>
+    public FlopAttribute(int lanes)
+        : this(rows: lanes, inFeatures: 1, outFeatures: 1)
     {
     }
 
@@ -103,7 +110,7 @@ public sealed class ModelGenRatioColumn() : RowColumn("ModelGenRatio", "ModelGen
     }
 }
 
-/// <summary>GFLOP/s: the class's <see cref="FlopAttribute"/> divided by the mean (FLOP per ns = GFLOP/s).</summary>
+/// <summary>GFLOP/s: the method's or else the class's <see cref="FlopAttribute"/> divided by the mean (FLOP per ns = GFLOP/s).</summary>
 public sealed class GflopsColumn() : RowColumn("Gflops", "GFLOP/s",
     "FLOP of one operation (forward = Σ layers 2·B·T·G·H·(K+H) + head 2·B·O·H; training step = 3 × forward) / mean", 3)
 {
@@ -113,7 +120,8 @@ public sealed class GflopsColumn() : RowColumn("Gflops", "GFLOP/s",
     /// <inheritdoc/>
     protected override double? Value(Summary summary, BenchmarkCase benchmarkCase)
     {
-        double? flop = benchmarkCase.Descriptor.Type.GetCustomAttribute<FlopAttribute>()?.Flop;
+        double? flop = (benchmarkCase.Descriptor.WorkloadMethod.GetCustomAttribute<FlopAttribute>()
+            ?? benchmarkCase.Descriptor.Type.GetCustomAttribute<FlopAttribute>())?.Flop;
         double? mean = summary[benchmarkCase]?.ResultStatistics?.Mean;
         return flop is null || mean is not > 0 ? null : flop / mean;
     }
