@@ -100,13 +100,25 @@ public class SubnormalTests
     {
         float[] values = [0f, -0f, Subnormal, -Subnormal, float.Epsilon, 1.17549435e-38f, -1.17549435e-38f, 1f, -2.5f,
             float.MaxValue, float.PositiveInfinity, float.NegativeInfinity, float.NaN, 1e-30f];
-        var flushed = new float[values.Length];
-        Kernels.Subnormals.FlushCopy(values, flushed);
-        for (int i = 0; i < values.Length; i++)
+        // Every window of the values, so that each passes through the copy's full vectors, its 128-bit remainder
+        // and its scalar tail, whatever Vector<float>.Count is.
+        for (int start = 0; start < values.Length; start++)
         {
-            float expected = float.IsSubnormal(values[i]) ? MathF.CopySign(0f, values[i]) : values[i];
-            Assert.Equal(BitConverter.SingleToInt32Bits(expected), BitConverter.SingleToInt32Bits(flushed[i]));
-            Assert.Equal(BitConverter.SingleToInt32Bits(expected), BitConverter.SingleToInt32Bits(Kernels.Subnormals.Flush(values[i])));
+            for (int length = 1; start + length <= values.Length; length++)
+            {
+                var flushed = new float[length];
+                Kernels.Subnormals.FlushCopy(values.AsSpan(start, length), flushed);
+                for (int i = 0; i < length; i++)
+                {
+                    float value = values[start + i], expected = float.IsSubnormal(value) ? MathF.CopySign(0f, value) : value;
+                    Assert.Equal(BitConverter.SingleToInt32Bits(expected), BitConverter.SingleToInt32Bits(flushed[i]));
+                }
+            }
+        }
+        foreach (float value in values)
+        {
+            float expected = float.IsSubnormal(value) ? MathF.CopySign(0f, value) : value;
+            Assert.Equal(BitConverter.SingleToInt32Bits(expected), BitConverter.SingleToInt32Bits(Kernels.Subnormals.Flush(value)));
         }
     }
 }
